@@ -1,0 +1,257 @@
+"""Whole-scene prediction with bounded memory: radar cube in, predicted and gap-filled NDVI cubes out.
+
+A trained model maps each pixel's Sentinel-1 series ``(T, 2)`` (VV, VH in dB) to its NDVI series
+``(T,)``. Here every pixel of a cube is predicted, a block of rows at a time, so that never more
+than about ``chunk_pixels`` pixels' inputs ``(n, T, 2)`` float32 are in memory at once, whether
+the cube's variables are numpy arrays or lazy (dask, or a NetCDF opened with ``chunks=``).
+
+Outputs (same grid, coordinates and CRS as the input):
+
+* ``ndvi_pred`` (time, y, x) float32 — the model's NDVI on every date; NaN where the radar of
+  the pixel is incomplete (a NaN VV or VH on any date), since the model needs the whole series;
+* ``ndvi_filled`` (time, y, x) float32 — the observed NDVI where clear, the prediction under
+  clouds and wherever the optical value is missing.
+
+Any object with a ``predict(X)`` method (:class:`Predictor`) is a model here; the trained models of
+:mod:`mcnnseq.training` are, and so is a plain function wrapped in a small class for tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from functools import partial
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import xarray as xr
+
+from mcnnseq.datacube import DIMS
+from mcnnseq.errors import CheckpointError, DatacubeError
+
+#: Default number of pixels predicted per call of ``model.predict`` (about 16 MB of input at T = 31).
+CHUNK_PIXELS: int = 65_536
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """A model: ``predict(X)`` with ``X`` (n, T, 2) float32 VV, VH in dB -> (n, T_out) float32 NDVI."""
+
+    def predict(self, X: np.ndarray) -> np.ndarray: ...
+
+
+def model_name(model: Predictor) -> str:
+    """A display name for ``model``: its ``name`` attribute, its config's ``model``/``name``, or its class."""
+    name = getattr(model, "name", None)
+    if isinstance(name, str) and name:
+        return name
+    config = getattr(model, "config", None)
+    for key in ("model", "name", "kind"):
+        value = config.get(key) if isinstance(config, Mapping) else getattr(config, key, None)
+        if isinstance(value, str) and value:
+            return value
+    return type(model).__name__
+
+
+def block_rows(nx: int, chunk_pixels: int) -> int:
+    """Rows per block so that a block holds at most ``chunk_pixels`` pixels (at least one row)."""
+    return max(1, int(chunk_pixels) // max(1, int(nx)))
+
+
+def _source(ds: xr.Dataset) -> str:
+    return str(ds.attrs.get("source") or "datacube")
+
+
+def _check_inputs(ds: xr.Dataset, chunk_pixels: int) -> None:
+    if not isinstance(chunk_pixels, (int, np.integer)) or chunk_pixels < 1:
+        raise ValueError(f"chunk_pixels must be a positive integer, got {chunk_pixels!r}")
+    if not isinstance(ds, xr.Dataset):
+        raise DatacubeError(f"expected an xarray.Dataset, got {type(ds).__name__}")
+    for dim in DIMS:
+        if dim not in ds.dims:
+            raise DatacubeError(f"missing dimension '{dim}' (a datacube has dims {DIMS})", source=_source(ds))
+    for name in ("vv", "vh"):
+        if name not in ds.data_vars:
+            raise DatacubeError("missing: the radar is needed to predict NDVI", source=_source(ds), variable=name)
+        if set(ds[name].dims) != set(DIMS):
+            raise DatacubeError(f"has dims {ds[name].dims}, expected {DIMS}", source=_source(ds), variable=name)
+
+
+def _read(ds: xr.Dataset, name: str, rows: slice) -> np.ndarray:
+    """``(T, rows, x)`` values of one variable; reads (or computes) only those rows."""
+    return np.asarray(ds[name].isel(y=rows).transpose(*DIMS).values)
+
+
+def _observed(ds: xr.Dataset, rows: slice) -> np.ndarray | None:
+    """``(T, rows, x)`` float32 observed NDVI, NaN where cloudy or missing; None without ``ndvi``."""
+    if "ndvi" not in ds.data_vars:
+        return None
+    ndvi = _read(ds, "ndvi", rows).astype(np.float32, copy=False)
+    if "cloud" in ds.data_vars:
+        ndvi = np.where(_read(ds, "cloud", rows).astype(bool), np.float32(np.nan), ndvi)
+    return ndvi
+
+
+def predict_radar(model: Predictor, vv: np.ndarray, vh: np.ndarray, *, chunk_pixels: int = CHUNK_PIXELS,
+                  name: str | None = None, source: str | None = None) -> np.ndarray:
+    """Predict NDVI for a block of radar: ``vv``, ``vh`` (T, rows, x) dB -> (T, rows, x) float32 NDVI.
+
+    Pixels with a non-finite VV or VH on any date get NaN. ``model.predict`` is called on at most
+    ``chunk_pixels`` pixels at a time and must return T dates per pixel, else
+    :class:`~mcnnseq.errors.CheckpointError` (naming the model's checkpoint file when it has a
+    ``source`` attribute, and the cube ``source``).
+    """
+    nt, nrow, nx = vv.shape
+    n = nrow * nx
+    out = np.full((n, nt), np.nan, dtype=np.float32)
+    if n == 0 or nt == 0:
+        return out.reshape(nrow, nx, nt).transpose(2, 0, 1)
+    # (T, rows, x) -> (rows*x, T): one transpose per polarisation, then pairs are gathered per chunk
+    a = np.ascontiguousarray(np.asarray(vv, dtype=np.float32).reshape(nt, n).T)
+    b = np.ascontiguousarray(np.asarray(vh, dtype=np.float32).reshape(nt, n).T)
+    valid = np.flatnonzero(np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1))
+    for start in range(0, valid.size, chunk_pixels):
+        sel = valid[start:start + chunk_pixels]
+        X = np.stack([a[sel], b[sel]], axis=-1)  # (n_chunk, T, 2) float32 dB
+        y = np.asarray(model.predict(X))
+        if y.ndim != 2 or y.shape[0] != sel.size or y.shape[1] != nt:
+            label = name or model_name(model)
+            cube = f"the cube '{source}'" if source else "the cube"
+            if y.ndim == 2 and y.shape[0] == sel.size:
+                problem = (f"model '{label}' predicts {y.shape[1]} date(s) per pixel but {cube} has {nt} "
+                           "dates; use a model trained on this cube's dates")
+            else:
+                problem = (f"model '{label}' returned an array of shape {y.shape} for {sel.size} pixel(s) "
+                           f"of {cube}; expected ({sel.size}, {nt})")
+            model_file = getattr(model, "source", None)
+            raise CheckpointError(problem, source=model_file if isinstance(model_file, str) else None)
+        out[sel] = y
+    return out.reshape(nrow, nx, nt).transpose(2, 0, 1)
+
+
+def iter_prediction_blocks(models: Mapping[str, Predictor], ds: xr.Dataset, *, chunk_pixels: int = CHUNK_PIXELS
+                           ) -> Iterator[tuple[slice, np.ndarray | None, dict[str, np.ndarray]]]:
+    """Predict ``ds`` a block of rows at a time, reading the radar once for all ``models``.
+
+    Yields ``(rows, observed, predictions)``: ``rows`` a ``slice`` along ``y``, ``observed`` the
+    ``(T, rows, x)`` observed NDVI (NaN where cloudy; None when the cube has no ``ndvi``) and
+    ``predictions`` ``{name: (T, rows, x) float32}``. A block holds at most ``chunk_pixels`` pixels
+    (one row when a row is longer). Use it to stream a prediction to disk.
+    """
+    _check_inputs(ds, chunk_pixels)
+    ny, nx = ds.sizes["y"], ds.sizes["x"]
+    step = block_rows(nx, chunk_pixels)
+    src = _source(ds)
+    for y0 in range(0, ny, step):
+        rows = slice(y0, min(ny, y0 + step))
+        vv = _read(ds, "vv", rows)
+        vh = _read(ds, "vh", rows)
+        preds = {name: predict_radar(model, vv, vh, chunk_pixels=chunk_pixels, name=name, source=src)
+                 for name, model in models.items()}
+        yield rows, _observed(ds, rows), preds
+
+
+def fill_gaps(observed: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """Gap-filled NDVI: ``observed`` where finite, ``predicted`` elsewhere (same shapes, float32)."""
+    return np.where(np.isfinite(observed), observed, predicted).astype(np.float32, copy=False)
+
+
+def _coords(ds: xr.Dataset) -> dict:
+    """The coordinates of ``ds`` that live on (time, y, x) or are scalar (``spatial_ref``)."""
+    return {k: v for k, v in ds.coords.items() if set(v.dims) <= set(DIMS)}
+
+
+def _output_dataset(ds: xr.Dataset, name: str, pred, filled) -> xr.Dataset:
+    import rioxarray  # noqa: F401  (registers the .rio accessor)
+
+    data_vars = {"ndvi_pred": (DIMS, pred, {
+        "units": "1", "long_name": f"NDVI predicted from Sentinel-1 by {name}",
+        "comment": "NaN where the radar series of the pixel is incomplete"})}
+    if filled is not None:
+        data_vars["ndvi_filled"] = (DIMS, filled, {
+            "units": "1", "long_name": f"NDVI gap-filled by {name}: observed where clear, predicted elsewhere"})
+    attrs = dict(ds.attrs)
+    attrs["model"] = name
+    out = xr.Dataset(data_vars, coords=_coords(ds), attrs=attrs)
+    crs = ds.rio.crs
+    if crs is not None:
+        out.rio.write_crs(crs, inplace=True)  # inplace: the default deep-copies the data
+    out.rio.set_spatial_dims(x_dim="x", y_dim="y", inplace=True)
+    return out
+
+
+def predict_multi(models: Mapping[str, Predictor], ds: xr.Dataset, *, chunk_pixels: int = CHUNK_PIXELS,
+                  progress: ProgressCallback | None = None) -> dict[str, xr.Dataset]:
+    """Predict the whole cube with several models sharing the radar reads; ``{name: dataset}``.
+
+    Each dataset is what :func:`predict_cube` returns for that model. ``progress(done, total)`` is
+    called after every block with the number of pixels done so far and the number in the grid.
+    """
+    if not models:
+        raise ValueError("no model to predict with")
+    _check_inputs(ds, chunk_pixels)
+    nt, ny, nx = ds.sizes["time"], ds.sizes["y"], ds.sizes["x"]
+    has_ndvi = "ndvi" in ds.data_vars
+    preds = {name: np.empty((nt, ny, nx), dtype=np.float32) for name in models}
+    filled = {name: np.empty((nt, ny, nx), dtype=np.float32) for name in models} if has_ndvi else None
+    total = ny * nx
+    for rows, observed, block in iter_prediction_blocks(models, ds, chunk_pixels=chunk_pixels):
+        for name, p in block.items():
+            preds[name][:, rows] = p
+            if filled is not None:
+                filled[name][:, rows] = fill_gaps(observed, p)
+        if progress is not None:
+            progress(rows.stop * nx, total)
+    return {name: _output_dataset(ds, name, preds[name], filled[name] if filled else None) for name in models}
+
+
+def predict_cube(model: Predictor, ds: xr.Dataset, *, chunk_pixels: int = CHUNK_PIXELS,
+                 progress: ProgressCallback | None = None, name: str | None = None) -> xr.Dataset:
+    """Predict the NDVI of every pixel and date of ``ds`` with ``model``; numpy-backed result.
+
+    ``ds`` follows :mod:`mcnnseq.datacube` (``vv``, ``vh`` dB; ``ndvi``/``cloud`` for the filled
+    cube), numpy- or dask-backed. Returns a Dataset with ``ndvi_pred`` and (when ``ds`` has
+    ``ndvi``) ``ndvi_filled``, both (time, y, x) float32, the input's coordinates (``time``,
+    ``s1_time``, ``y``, ``x``), CRS and attrs plus ``attrs["model"]`` (``name`` or
+    :func:`model_name`). Inputs are read ``chunk_pixels`` pixels (whole rows) at a time; the two
+    outputs take 2 × 4 bytes × T × y × x. ``progress(done, total)`` reports pixels done after each
+    block. Raises :class:`CheckpointError` when the model's output length differs from ``time``.
+    """
+    label = name or model_name(model)
+    return predict_multi({label: model}, ds, chunk_pixels=chunk_pixels, progress=progress)[label]
+
+
+def _lazy_block(vv: np.ndarray, vh: np.ndarray, *, model, chunk_pixels, name, source) -> np.ndarray:
+    return predict_radar(model, vv, vh, chunk_pixels=chunk_pixels, name=name, source=source)
+
+
+def predict_cube_lazy(model: Predictor, ds: xr.Dataset, *, chunk_pixels: int = CHUNK_PIXELS,
+                      name: str | None = None) -> xr.Dataset:
+    """Like :func:`predict_cube` but dask-backed: nothing is predicted until the result is computed.
+
+    Writing the result (``to_netcdf``) then predicts and writes one block of rows at a time.
+    Use ``dask.config.set(scheduler="synchronous")`` to keep one block in memory at a time (the
+    threaded scheduler predicts one block per thread in parallel). The model must tolerate being
+    called from dask's threads.
+    """
+    import dask.array as da
+
+    _check_inputs(ds, chunk_pixels)
+    label = name or model_name(model)
+    step = block_rows(ds.sizes["x"], chunk_pixels)
+
+    def lazy(var: str):
+        data = ds[var].transpose(*DIMS).data
+        arr = data if isinstance(data, da.Array) else da.from_array(data, chunks=(-1, step, -1))
+        return arr.rechunk((-1, step, -1))
+
+    fn = partial(_lazy_block, model=model, chunk_pixels=int(chunk_pixels), name=label, source=_source(ds))
+    pred = da.map_blocks(fn, lazy("vv"), lazy("vh"), dtype=np.float32, meta=np.empty((0, 0, 0), np.float32))
+    filled = None
+    if "ndvi" in ds.data_vars:
+        observed = lazy("ndvi").astype(np.float32)
+        if "cloud" in ds.data_vars:
+            observed = da.where(lazy("cloud").astype(bool), np.float32(np.nan), observed)
+        filled = da.where(da.isfinite(observed), observed, pred)
+    return _output_dataset(ds, label, pred, filled)
