@@ -1,0 +1,127 @@
+"""Sentinel-1 backscatter of the simulated scene: water-cloud model, soil moisture, speckle.
+
+Per polarisation ``p`` (VV, VH), in linear units (Attema & Ulaby 1978)::
+
+    sigma0 = A_p cos(theta) (1 - tau2) + tau2 * sigma_soil,     tau2 = exp(-2 B_p V / cos(theta))
+
+``V`` is the canopy water content (kg/m²) = crop factor x LAI, LAI from NDVI by the inverted
+Beer-law relation of Baret & Guyot (1991); ``sigma_soil`` is linear in dB with topsoil moisture
+``mv`` (vol %), ``sigma_soil_dB = C_p + D_p mv + roughness + slope (theta - theta_ref)`` (the
+empirical linear-in-dB form of Ulaby, Batlivala & Dobson 1978). Soil moisture follows
+irrigation events per field and rare rain, drying down exponentially in the desert heat; dry
+desert soil otherwise. Speckle is multiplicative, gamma distributed with ``L`` looks. Output in dB.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Water-cloud vegetation parameters per polarisation: (A, linear; B, m²/kg). Set by us (published
+#: calibrations, e.g. Prévot et al. 1993, Bindlish & Barros 2001, Baghdadi et al. 2017, depend on crop,
+#: descriptor and angle): A fixes the saturated canopy backscatter A cos(theta) (VV ~ -10 dB, VH ~ -16 dB
+#: over a dense crop, typical Sentinel-1 levels), B the attenuation per kg/m² of canopy water.
+WCM_AB: dict[str, tuple[float, float]] = {"vv": (0.13, 0.12), "vh": (0.032, 0.16)}
+
+#: Bare-soil backscatter: (C, dB at 0 vol %; D, dB per vol %) per polarisation at the reference angle.
+#: Sensitivities of 0.2–0.35 dB per vol % are typical of C-band bare-soil studies (our values within).
+SOIL_CD: dict[str, tuple[float, float]] = {"vv": (-20.0, 0.30), "vh": (-28.5, 0.25)}
+#: Bare-soil angular slope, dB per degree (C band, moderately rough soil: -0.1 to -0.25).
+SOIL_ANGLE_SLOPE_DB_PER_DEG = -0.15
+
+#: LAI from NDVI: NDVI = NDVI_SOIL + (NDVI_INF - NDVI_SOIL)(1 - exp(-K_EXT LAI)), Baret & Guyot (1991).
+NDVI_SOIL, NDVI_INF, K_EXT = 0.12, 0.93, 0.6
+LAI_MAX = 7.0
+
+#: Canopy water content per unit LAI (kg/m²), per class code: stalky corn and wheat hold more water
+#: per leaf area than onion, alfalfa or grass hay (orders of magnitude of field VWC data, e.g.
+#: Jackson et al. 2004 for corn; 4–5 kg/m² at full corn canopy, 1–2 kg/m² for alfalfa/grass).
+VWC_PER_LAI: dict[int, float] = {1: 0.35, 2: 0.55, 3: 0.9, 4: 0.55, 5: 0.4, 6: 0.35, 7: 0.3, 8: 0.45}
+
+#: Classes whose canopy water content lags their NDVI by ``SimParams.biomass_lag_days``: in annual
+#: crops biomass and stem water keep growing after greenness peaks and stems stay wet while leaves
+#: senesce. Not for cut crops (a cut removes both at once) nor bare land.
+LAGGED_CLASSES: tuple[int, ...] = (1, 2, 3, 4, 8)
+
+#: Structure factors per class: multipliers of (A_vv, A_vh, B_vv, B_vh). Vertical stems (wheat, corn)
+#: attenuate VV more than VH (VV falls during stem elongation); broad beet leaves scatter more; the
+#: upright tubular onion leaves less.
+STRUCTURE: dict[int, tuple[float, float, float, float]] = {
+    1: (0.8, 0.9, 1.0, 1.0),
+    2: (0.9, 1.0, 1.8, 1.0),
+    3: (1.1, 1.2, 1.4, 1.0),
+    4: (1.25, 1.15, 1.0, 1.0),
+    5: (1.0, 1.0, 1.0, 1.0),
+    6: (0.9, 0.95, 1.1, 1.0),
+    7: (1.0, 1.0, 1.0, 1.0),
+    8: (1.05, 1.05, 1.0, 1.0),
+}
+
+#: dB clip of the output: the floor stands for the noise-equivalent sigma0 of the GRD product.
+DB_CLIP: tuple[float, float] = (-35.0, 5.0)
+
+
+def incidence_angle(x: np.ndarray, *, center_deg: float, gradient_deg_per_km: float) -> np.ndarray:
+    """Incidence angle (deg) per column, ``(nx,)``: the descending pass looks west, so the angle
+    grows westward across the IW swath (29–46° over ~250 km). ``x`` in metres."""
+    xc = 0.5 * (x[0] + x[-1])
+    return (center_deg - gradient_deg_per_km * (x - xc) / 1000.0).astype(np.float32)
+
+
+def lai_from_ndvi(ndvi: np.ndarray) -> np.ndarray:
+    """Leaf area index (m²/m², same shape as ``ndvi``) by the inverted Beer-law NDVI relation."""
+    cover = np.clip((ndvi - NDVI_SOIL) / (NDVI_INF - NDVI_SOIL), 0.0, 0.985)
+    return np.minimum(-np.log1p(-cover) / K_EXT, LAI_MAX).astype(np.float32)
+
+
+def drydown_days(t: np.ndarray, *, mean: float, amplitude: float) -> np.ndarray:
+    """Topsoil dry-down time (days) at days ``t``: slowest mid-January, fastest mid-July."""
+    return mean + amplitude * np.cos(2 * np.pi * (np.asarray(t) - 15.0) / 365.0)
+
+
+def irrigation_wetness(t: np.ndarray, *, phase: np.ndarray, interval: np.ndarray, active,
+                       tau: np.ndarray, n_back: int = 3) -> np.ndarray:
+    """Wetness ``(T, F)`` in 0..1 of ``F`` fields at days ``t`` (``(T,)``) from irrigation events.
+
+    Field ``f`` is irrigated every ``interval[f]`` days from ``phase[f]``, but only when
+    ``active(te)`` (a callable, ``(T, F)`` days -> ``(T, F)`` bool) says so at the event day ``te``.
+    Wetness of an event ``d`` days old is ``exp(-d / tau)``; the newest active event of the last
+    ``n_back`` counts. ``tau`` ``(T,)`` is the dry-down time.
+    """
+    t = np.asarray(t, dtype=np.float64)[:, None]
+    since = np.mod(t - phase[None, :], interval[None, :])
+    wet = np.zeros((t.shape[0], phase.size), dtype=np.float64)
+    found = np.zeros_like(wet, dtype=bool)
+    for k in range(n_back):
+        age = since + k * interval[None, :]
+        ok = active(t - age) & ~found
+        wet[ok] = np.exp(-age / tau[:, None])[ok]
+        found |= ok
+    return wet.astype(np.float32)
+
+
+def rain_wetness(t: np.ndarray, *, rain_days, tau: np.ndarray) -> np.ndarray:
+    """Scene-wide wetness ``(T,)`` in 0..1 from the rain events before each day of ``t``."""
+    t = np.asarray(t, dtype=np.float64)
+    wet = np.zeros(t.shape, dtype=np.float64)
+    for day in rain_days:
+        age = t - day
+        wet = np.maximum(wet, np.where(age >= 0, np.exp(-np.clip(age, 0, None) / tau), 0.0))
+    return wet.astype(np.float32)
+
+
+def water_cloud(vwc: np.ndarray, soil_db: np.ndarray, cos_theta: np.ndarray, *, a: np.ndarray,
+                b: np.ndarray) -> np.ndarray:
+    """Total sigma0 (linear) ``(T, N)`` from canopy water ``vwc`` (kg/m², ``(T, N)``), bare-soil
+    backscatter ``soil_db`` (dB, ``(T, N)``), ``cos_theta`` ``(N,)`` and per-pixel ``a``, ``b`` ``(N,)``."""
+    tau2 = np.exp(-2.0 * b * vwc / cos_theta)
+    veg = a * cos_theta * (1.0 - tau2)
+    soil = np.power(np.float32(10.0), soil_db / np.float32(10.0))
+    return (veg + tau2 * soil).astype(np.float32, copy=False)
+
+
+def speckle_db(sigma0: np.ndarray, *, looks: float, rng: np.random.Generator) -> np.ndarray:
+    """``sigma0`` (linear) times unit-mean gamma speckle of ``looks`` looks, in dB, clipped to
+    :data:`DB_CLIP`. Shape and float32 kept."""
+    noisy = sigma0 * (rng.standard_gamma(looks, size=sigma0.shape, dtype=np.float32) / np.float32(looks))
+    out = np.float32(10.0) * np.log10(np.maximum(noisy, np.float32(1e-6)))
+    return np.clip(out, *DB_CLIP).astype(np.float32, copy=False)
