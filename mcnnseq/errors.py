@@ -43,3 +43,7 @@ class CheckpointError(McnnSeqError, ValueError):
         self.problem = problem
         self.source = source
         super().__init__(f"{source}: {problem}" if source else problem)
+
+
+class ModelConfigError(McnnSeqError, ValueError):
+    """A model or training configuration is invalid (unknown model, bad hyper-parameter, T_out != T for RNN)."""
