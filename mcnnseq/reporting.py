@@ -1,0 +1,63 @@
+"""Text and Markdown renderings of the metric tables (Table 4 and Table 3 forms) for the CLI and reports."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def _date_label(value) -> str:
+    if isinstance(value, str):
+        return value
+    return str(pd.Timestamp(value).date())
+
+
+def _model_order(columns: pd.MultiIndex) -> list[str]:
+    return list(dict.fromkeys(columns.get_level_values(0)))
+
+
+def format_date_table(table: pd.DataFrame, *, markdown: bool = False) -> str:
+    """Render a :func:`mcnnseq.metrics.compare_models` table: one row per date, R² and RMSE per model.
+
+    A date with no truth shows ``—`` (predicted, never scored).
+    """
+    models = _model_order(table.columns)
+    header = ["date"] + [f"{m} {k}" for m in models for k in ("R²", "RMSE")]
+    rows = []
+    for idx, row in table.iterrows():
+        cells = [_date_label(idx)]
+        for m in models:
+            for k in ("r2", "rmse"):
+                v = row[(m, k)]
+                cells.append("—" if pd.isna(v) else f"{v:.4f}")
+        rows.append(cells)
+    return _render(header, rows, markdown=markdown)
+
+
+def format_crop_table(agreement: pd.DataFrame, *, markdown: bool = False, class_column: str = "crop") -> str:
+    """Render :func:`mcnnseq.experiment.crop_metrics`' agreement: one row per class, R²/RMSE per model."""
+    from mcnnseq.paper import CROP_CLASSES
+
+    models = list(dict.fromkeys(agreement["model"]))
+    header = [class_column] + [f"{m} {k}" for m in models for k in ("R²", "RMSE")] + ["pixels"]
+    rows = []
+    for cls, g in agreement.groupby(class_column, sort=True):
+        label = CROP_CLASSES.get(int(cls), str(cls)) if class_column == "crop" else str(cls)
+        cells = [label]
+        for m in models:
+            r = g[g["model"] == m]
+            for k in ("r2", "rmse"):
+                v = r[k].iloc[0] if len(r) else float("nan")
+                cells.append("—" if pd.isna(v) else f"{v:.4f}")
+        cells.append(str(int(g["n_pixels"].max())))
+        rows.append(cells)
+    return _render(header, rows, markdown=markdown)
+
+
+def _render(header: list[str], rows: list[list[str]], *, markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    fmt = lambda cells: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows])

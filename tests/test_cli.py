@@ -1,0 +1,90 @@
+"""``python -m mcnnseq``: every sub-command on tiny data, and user errors as one clear line (exit 2)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from mcnnseq.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_CUBE = ROOT.parent / "shared/data/worldcereal_belgium_2021/worldcereal_preprocessed_inputs.nc"
+
+
+def test_info_on_the_real_cube(capsys):
+    assert main(["info", "--data", str(REAL_CUBE), "--nodata", "65535", "--sigma0-log-dn", "20", "-83"]) == 0
+    out = capsys.readouterr().out
+    assert "100 x 100 pixels" in out and "EPSG:32631" in out
+    assert "12: 2020-11-01 … 2021-10-01" in out
+    assert "2020-12-01, 2021-01-01" in out  # the winter months with no optical value
+
+
+def test_info_refuses_a_bad_file_with_one_line(tmp_path, capsys):
+    bad = tmp_path / "notes.nc"
+    bad.write_text("hello")
+    assert main(["info", "--data", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "notes.nc" in err and "Traceback" not in err
+
+
+def test_info_without_decode_options_explains_nodata(capsys):
+    assert main(["info", "--data", str(REAL_CUBE)]) == 2
+    assert "65535" in capsys.readouterr().err
+
+
+def test_missing_file(capsys, tmp_path):
+    assert main(["info", "--data", str(tmp_path / "nope.nc")]) == 2
+    assert "nope.nc" in capsys.readouterr().err
+
+
+def test_demo_train_evaluate_predict(tmp_path, capsys):
+    scene = tmp_path / "scene.nc"
+    assert main(["demo", "--demo-size", "16", "-o", str(scene)]) == 0
+    ds = xr.open_dataset(scene)
+    assert ds.sizes["time"] == 31
+    ds.close()
+    ckpt = tmp_path / "cnn.pt"
+    assert main(["train", "--demo-size", "16", "--model", "cnn", "--epochs", "2", "--batch-size", "64",
+                 "-o", str(ckpt)]) == 0
+    out = capsys.readouterr().out
+    assert "epoch   2" in out and ckpt.exists()
+    assert main(["evaluate", "--demo-size", "16", "--models", str(ckpt)]) == 0
+    out = capsys.readouterr().out
+    assert "Table 4 form" in out and "Table 3 form" in out and "mean" in out
+    pred = tmp_path / "pred.nc"
+    assert main(["predict", "--model", str(ckpt), "--data", str(scene), "-o", str(pred)]) == 0
+    out_ds = xr.open_dataset(pred)
+    assert set(out_ds.data_vars) >= {"ndvi_pred", "ndvi_filled"}
+    assert np.isfinite(out_ds["ndvi_pred"].values).all()
+    out_ds.close()
+    tif = tmp_path / "pred.tif"
+    assert main(["predict", "--model", str(ckpt), "--data", str(scene), "-o", str(tif)]) == 0
+    assert (tmp_path / "pred_ndvi_filled.tif").exists() and (tmp_path / "pred_ndvi_pred.tif").exists()
+
+
+def test_predict_refuses_a_model_for_another_series_length(tmp_path, capsys):
+    ckpt = tmp_path / "cnn.pt"
+    assert main(["train", "--demo-size", "16", "--model", "cnn", "--epochs", "1", "-o", str(ckpt)]) == 0
+    capsys.readouterr()
+    code = main(["predict", "--model", str(ckpt), "--data", str(REAL_CUBE), "--nodata", "65535",
+                 "--sigma0-log-dn", "20", "-83", "-o", str(tmp_path / "x.nc")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "cnn.pt" in err and "31" in err and "12" in err
+
+
+def test_module_entry_point_runs():
+    proc = subprocess.run([sys.executable, "-m", "mcnnseq", "--help"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0 and "evaluate" in proc.stdout
+
+
+@pytest.mark.parametrize("argv", [["train"], ["predict", "-o", "x.nc"]])
+def test_argument_errors_exit_2(argv):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
