@@ -1,0 +1,75 @@
+"""File contents for the Export page's download buttons (no Streamlit here).
+
+Each function writes with :mod:`mcnnseq.io` / :mod:`mcnnseq.checkpoints` into a private temporary
+folder and returns the bytes, so a download is exactly what the CLI would have written.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of ``text`` (``"MCNN-Seq"`` -> ``"mcnn-seq"``)."""
+    return re.sub(r"[^a-z0-9._-]+", "_", text.lower()).strip("_") or "file"
+
+
+def netcdf_bytes(ds: xr.Dataset, *, name: str = "cube.nc", validate: bool = True) -> bytes:
+    """``ds`` as a NetCDF4 file (:func:`mcnnseq.io.write_netcdf`); ``validate=False`` for prediction cubes."""
+    from mcnnseq.io import write_netcdf
+
+    with tempfile.TemporaryDirectory(prefix="mcnnseq-export-") as tmp:
+        path = write_netcdf(ds, Path(tmp) / name, validate=validate)
+        return path.read_bytes()
+
+
+def geotiff_bytes(da: xr.DataArray, *, name: str = "layer.tif") -> bytes:
+    """One ``(time, y, x)`` variable as a GeoTIFF, one band per date (dates in the band descriptions)."""
+    from mcnnseq.io import write_geotiff
+
+    with tempfile.TemporaryDirectory(prefix="mcnnseq-export-") as tmp:
+        path = write_geotiff(da, Path(tmp) / name)
+        return path.read_bytes()
+
+
+def geotiff_stack_zip(ds: xr.Dataset, *, folder: str = "cube") -> bytes:
+    """A cube as a zip of GeoTIFFs (one per variable) and ``dates.csv``, readable by ``open_geotiff_stack``."""
+    from mcnnseq.io import write_geotiff_stack
+
+    with tempfile.TemporaryDirectory(prefix="mcnnseq-export-") as tmp:
+        root = Path(tmp) / folder
+        written = write_geotiff_stack(ds, root)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for path in written:
+                zf.write(path, arcname=f"{folder}/{path.name}")
+        return buf.getvalue()
+
+
+def checkpoint_bytes(trained, *, name: str = "model.pt") -> bytes:
+    """A trained model as a checkpoint file that :func:`mcnnseq.checkpoints.load_checkpoint` reloads exactly."""
+    from mcnnseq.checkpoints import save_checkpoint
+
+    with tempfile.TemporaryDirectory(prefix="mcnnseq-export-") as tmp:
+        return save_checkpoint(trained, Path(tmp) / name).read_bytes()
+
+
+def csv_bytes(table: pd.DataFrame, *, index: bool = True) -> bytes:
+    """A table as UTF-8 CSV (dates as ``YYYY-MM-DD``)."""
+    return table.to_csv(index=index, date_format="%Y-%m-%d").encode("utf-8")
+
+
+def per_date_table(per_date: pd.DataFrame) -> pd.DataFrame:
+    """Flatten a Table 4-form frame (columns ``(model, metric)``) for CSV: columns ``<model>_<metric>``."""
+    out = per_date.copy()
+    out.columns = [f"{m}_{k}" for m, k in out.columns]
+    out.index = [str(pd.Timestamp(i).date()) if i != "mean" else "mean" for i in out.index]
+    out.index.name = "date"
+    return out

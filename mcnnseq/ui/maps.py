@@ -1,0 +1,152 @@
+"""Offline folium maps for the dashboard: Leaflet served by our own Streamlit server, rasters as overlays.
+
+Why this works offline: folium's ``Map`` lists Leaflet, jQuery, Bootstrap and Awesome-Markers on CDNs
+(``default_js``/``default_css``); streamlit-folium collects those URLs and its component iframe loads
+them with ``<script src>`` one after another — one failed download and the map is never drawn (a blank
+0 px iframe). :class:`OfflineMap` lists only Leaflet (nothing else is needed for image overlays, a layer
+control and clicks), pointing at the Leaflet 1.9 dist files of the PyPI package
+``django-js-lib-leaflet`` (BSD-2, the unmodified upstream build, no dependencies; we never import
+Django). Streamlit serves those files because we declare the folder as a (never rendered) Streamlit
+component, which makes the server answer ``<base>/component/<name>/<file>`` — the mechanism every
+component uses for its own assets, so it needs no ``static/`` copy in the repo, no write at run time and
+no ``server.enableStaticServing``. The URLs are relative to streamlit-folium's iframe
+(``<base>/component/streamlit_folium.st_folium/index.html``), so they also work under a
+``server.baseUrlPath``. No tile layer by default: the grey background is harmless offline.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import folium
+import numpy as np
+import streamlit as st
+import streamlit.components.v1 as components
+import streamlit_folium
+
+from mcnnseq.ui.raster import (
+    DEFAULT_RANGES,
+    GridGeometry,
+    colorize,
+    latlon_to_pixel,
+    legend_css_gradient,
+    mask_rgba,
+    mercator_warp,
+    png_data_url,
+)
+
+_ASSET_COMPONENT = "leaflet_assets"
+
+
+def leaflet_dir() -> str:
+    """Folder holding ``leaflet.js``, ``leaflet.css`` and ``images/`` (Leaflet 1.9.x dist)."""
+    return str(resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet")
+
+
+def _asset_base_url() -> str:
+    """Declare the Leaflet folder as a component (idempotent) and return its URL relative to the map iframe."""
+    declared = components.declare_component(_ASSET_COMPONENT, path=leaflet_dir())
+    return f"../{declared.name}/"
+
+
+class OfflineMap(folium.Map):
+    """A :class:`folium.Map` that loads only Leaflet, from the local server (see the module docstring)."""
+
+    default_js = [("leaflet", "leaflet.js")]
+    default_css = [("leaflet_css", "leaflet.css")]
+
+    def __init__(self, *args, asset_base: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        # instance attributes shadow the class lists read by folium's renderer and by streamlit-folium
+        self.default_js = [("leaflet", asset_base + "leaflet.js")]
+        self.default_css = [("leaflet_css", asset_base + "leaflet.css")]
+
+
+def new_map(geom: GridGeometry, *, tiles: bool = False) -> OfflineMap:
+    """An offline map fitted to the cube ``geom``; ``tiles=True`` adds OpenStreetMap (needs internet)."""
+    warp = mercator_warp(geom)
+    (south, west), (north, east) = warp.bounds
+    m = OfflineMap(location=[(south + north) / 2, (west + east) / 2], zoom_start=14, tiles=None,
+                   control_scale=True, asset_base=_asset_base_url(), zoom_snap=0.25, zoom_delta=0.5)
+    if tiles:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online only)").add_to(m)
+    m.fit_bounds([[south, west], [north, east]])
+    return m
+
+
+def add_raster(m: folium.Map, geom: GridGeometry, values: np.ndarray, *, name: str, cmap: str = "ndvi",
+               vmin: float | None = None, vmax: float | None = None, opacity: float = 1.0,
+               show: bool = True) -> folium.raster_layers.ImageOverlay:
+    """Add a ``(ny, nx)`` cube raster (NaN = transparent) as a colour-mapped, Mercator-warped overlay."""
+    warp = mercator_warp(geom)
+    url = png_data_url(colorize(warp.apply(values), cmap=cmap, vmin=vmin, vmax=vmax))
+    layer = folium.raster_layers.ImageOverlay(image=url, bounds=[list(warp.bounds[0]), list(warp.bounds[1])],
+                                              name=name, opacity=opacity, show=show, interactive=False)
+    layer.add_to(m)
+    return layer
+
+
+def add_mask(m: folium.Map, geom: GridGeometry, mask: np.ndarray, *, name: str,
+             color: tuple[int, int, int] = (255, 255, 255), opacity: float = 0.85,
+             show: bool = True) -> folium.raster_layers.ImageOverlay:
+    """Add a ``(ny, nx)`` bool mask (e.g. clouds) as an overlay: ``color`` where True, clear elsewhere."""
+    warp = mercator_warp(geom)
+    warped = np.asarray(mask, dtype=bool)[warp.rows, warp.cols] & warp.inside
+    url = png_data_url(mask_rgba(warped, color=color))
+    layer = folium.raster_layers.ImageOverlay(image=url, bounds=[list(warp.bounds[0]), list(warp.bounds[1])],
+                                              name=name, opacity=opacity, show=show, interactive=False)
+    layer.add_to(m)
+    return layer
+
+
+def marker(lat: float, lon: float, *, tooltip: str) -> folium.FeatureGroup:
+    """A small circle at ``lat, lon`` in its own layer, for :func:`show_map`'s ``dynamic`` layers.
+
+    A CircleMarker needs no icon image (nothing to download).
+    """
+    group = folium.FeatureGroup(name="selected pixel")
+    folium.CircleMarker([lat, lon], radius=7, color="#d62728", weight=3, fill=True, fill_opacity=0.2,
+                        tooltip=tooltip).add_to(group)
+    return group
+
+
+def show_map(m: folium.Map, *, key: str, height: int = 420, layer_control: bool = True,
+             dynamic: list[folium.FeatureGroup] | None = None) -> dict | None:
+    """Draw ``m`` (via ``streamlit_folium.st_folium``) and return what the user did (``last_clicked``).
+
+    ``dynamic`` layers (e.g. the selected-pixel :func:`marker`) are updated in place when they change,
+    without re-mounting the map (which would reset the zoom).
+    """
+    if layer_control:
+        folium.LayerControl(collapsed=False).add_to(m)
+    # looked up on the module at call time so tests can patch streamlit_folium.st_folium
+    return streamlit_folium.st_folium(m, key=key, height=height, use_container_width=True,
+                                      returned_objects=["last_clicked"], pixelated=True,
+                                      feature_group_to_add=dynamic)
+
+
+def clicked_pixel(result: dict | None, geom: GridGeometry, *, state_key: str) -> tuple[int, int] | None:
+    """The cube pixel of a *new* map click (None if no click, the same click again, or off the cube).
+
+    ``state_key`` remembers the last click handled, because st_folium returns the last click on every rerun.
+    """
+    click = (result or {}).get("last_clicked")
+    if not click:
+        return None
+    stamp = (round(float(click["lat"]), 9), round(float(click["lng"]), 9))
+    if st.session_state.get(state_key) == stamp:
+        return None
+    st.session_state[state_key] = stamp
+    return latlon_to_pixel(geom, stamp[0], stamp[1])
+
+
+def legend(cmap: str, *, label: str, vmin: float | None = None, vmax: float | None = None) -> None:
+    """A colour bar for ``cmap`` under a map (HTML, no map plugin)."""
+    lo, hi = DEFAULT_RANGES[cmap]
+    lo = lo if vmin is None else vmin
+    hi = hi if vmax is None else vmax
+    st.html(
+        f'<div style="font-size:0.8rem;margin:-0.3rem 0 0.5rem 0">{label}'
+        f'<div style="height:10px;border-radius:3px;background:{legend_css_gradient(cmap)}"></div>'
+        f'<div style="display:flex;justify-content:space-between"><span>{lo:g}</span><span>{hi:g}</span></div></div>'
+    )

@@ -1,0 +1,213 @@
+"""Plotly figures of the dashboard (no Streamlit here: each function returns a ``go.Figure``).
+
+Colours are fixed per model so a model looks the same on every page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+MODEL_COLORS: dict[str, str] = {"MCNN-Seq": "#d62728", "CNN": "#1f77b4", "RNN": "#2ca02c"}
+OBSERVED_COLOR = "#222222"
+VV_COLOR, VH_COLOR = "#9467bd", "#ff7f0e"
+_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.15, traceorder="normal"),
+               hovermode="x unified")
+
+
+def model_color(name: str) -> str:
+    return MODEL_COLORS.get(name, "#7f7f7f")
+
+
+def _title(text: str, simulated: bool) -> str:
+    return f"{text} — SIMULATED" if simulated else text
+
+
+def cloud_fraction_chart(dates: Sequence[str], fractions: Sequence[float], *, simulated: bool = False) -> go.Figure:
+    """Bar chart of the fraction of cloudy (NDVI-missing) pixels per date, in %."""
+    pct = 100 * np.asarray(fractions, dtype=float)
+    colors = ["#9e9e9e" if p >= 99.999 else "#64b5f6" for p in pct]
+    fig = go.Figure(go.Bar(x=list(dates), y=pct, marker_color=colors, name="cloudy pixels",
+                           hovertemplate="%{x}: %{y:.1f} % cloudy<extra></extra>"))
+    fig.update_layout(title=_title("Cloud / missing optical data per date", simulated), yaxis_title="% of pixels",
+                      yaxis_range=[0, 100], height=300, **{k: v for k, v in _LAYOUT.items() if k != "hovermode"})
+    return fig
+
+
+def pixel_series_figure(dates: Sequence, *, vv: np.ndarray, vh: np.ndarray, ndvi: np.ndarray,
+                        ndvi_true: np.ndarray | None = None, predictions: Mapping[str, np.ndarray] | None = None,
+                        s1_dates: Sequence | None = None, title: str = "Pixel", simulated: bool = False) -> go.Figure:
+    """One pixel's series: NDVI on top (observed, true under clouds, predictions), VV/VH (dB) below.
+
+    ``vv``, ``vh``, ``ndvi`` and each prediction are ``(T,)``; NaN NDVI = cloudy, drawn as grey bands.
+    """
+    x = pd.to_datetime(list(dates))
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.6, 0.4],
+                        subplot_titles=("NDVI", "Sentinel-1 backscatter (dB)"))
+    cloudy = ~np.isfinite(np.asarray(ndvi, dtype=float))
+    for d in x[cloudy]:
+        fig.add_vrect(x0=d - pd.Timedelta(days=2), x1=d + pd.Timedelta(days=2), fillcolor="#b0bec5", opacity=0.35,
+                      line_width=0, row=1, col=1, exclude_empty_subplots=False)
+    if ndvi_true is not None:
+        fig.add_trace(go.Scatter(x=x, y=ndvi_true, name="true NDVI (simulated, under clouds)", mode="lines",
+                                 line=dict(color="#888888", dash="dot")), row=1, col=1)
+    fig.add_trace(go.Scatter(x=x, y=ndvi, name="observed NDVI", mode="markers+lines",
+                             line=dict(color=OBSERVED_COLOR), marker=dict(size=6)), row=1, col=1)
+    for name, pred in (predictions or {}).items():
+        fig.add_trace(go.Scatter(x=x, y=pred, name=f"{name} prediction", mode="lines",
+                                 line=dict(color=model_color(name), width=2)), row=1, col=1)
+    rx = pd.to_datetime(list(s1_dates)) if s1_dates is not None else x
+    fig.add_trace(go.Scatter(x=rx, y=vv, name="VV", mode="lines+markers", line=dict(color=VV_COLOR),
+                             marker=dict(size=4)), row=2, col=1)
+    fig.add_trace(go.Scatter(x=rx, y=vh, name="VH", mode="lines+markers", line=dict(color=VH_COLOR),
+                             marker=dict(size=4)), row=2, col=1)
+    fig.update_yaxes(title_text="NDVI", row=1, col=1)
+    fig.update_yaxes(title_text="σ0 (dB)", row=2, col=1)
+    fig.update_layout(title=_title(title, simulated), height=480, **_LAYOUT)
+    return fig
+
+
+def training_curves(history: pd.DataFrame, *, title: str = "Training") -> go.Figure:
+    """Per-epoch loss and R² curves, train vs validation (paper Fig. 12).
+
+    ``history`` has an ``epoch`` column and any of ``train_loss``, ``val_loss``, ``train_r2``, ``val_r2``;
+    a ``model`` column, when present, draws one curve per model.
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss (MSE)", "R²"))
+    groups = history.groupby("model", sort=False) if "model" in history.columns else [(None, history)]
+    for model, g in groups:
+        color = model_color(model) if model else None
+        prefix = f"{model} " if model else ""
+        for col, (metric, split) in enumerate([(m, s) for m in ("loss", "r2") for s in ("train", "val")]):
+            name = f"{split}_{metric}"
+            if name not in g.columns:
+                continue
+            fig.add_trace(go.Scatter(x=g["epoch"], y=g[name], name=f"{prefix}{split} {metric}", mode="lines+markers",
+                                     line=dict(color=color, dash="solid" if split == "train" else "dash")),
+                          row=1, col=1 if metric == "loss" else 2)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(title=title, height=340, **{k: v for k, v in _LAYOUT.items() if k != "hovermode"})
+    return fig
+
+
+def per_date_chart(table: pd.DataFrame, *, metric: str = "r2", reference: pd.DataFrame | None = None,
+                   simulated: bool = False) -> go.Figure:
+    """Per-date R² or RMSE of every model (Table 4 / Fig. 6). ``table`` is ``metrics.compare_models`` output
+    without its mean row (columns ``(model, metric)``); ``reference`` the paper's table, drawn dotted."""
+    label = {"r2": "R²", "rmse": "RMSE (NDVI)"}[metric]
+    fig = go.Figure()
+    for model in table.columns.get_level_values(0).unique():
+        fig.add_trace(go.Scatter(x=table.index, y=table[(model, metric)], name=model, mode="lines+markers",
+                                 line=dict(color=model_color(model))))
+    if reference is not None:
+        for model in reference.columns.get_level_values(0).unique():
+            if (model, metric) in reference.columns:
+                fig.add_trace(go.Scatter(x=reference.index, y=reference[(model, metric)], name=f"{model} (paper)",
+                                         mode="lines", line=dict(color=model_color(model), dash="dot", width=1)))
+    fig.update_layout(title=_title(f"{label} per date", simulated), yaxis_title=label, height=360, **_LAYOUT)
+    return fig
+
+
+def density_figure(counts: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray, *, title: str) -> go.Figure:
+    """Density scatter (2-D histogram, log colour) of truth (x) vs prediction (y), with the 1:1 line."""
+    xc = (x_edges[:-1] + x_edges[1:]) / 2
+    yc = (y_edges[:-1] + y_edges[1:]) / 2
+    z = np.where(counts.T > 0, np.log10(np.maximum(counts.T, 1)), np.nan)
+    fig = go.Figure(go.Heatmap(x=xc, y=yc, z=z, colorscale="Viridis", colorbar=dict(title="log10 n"),
+                               hovertemplate="true %{x:.2f}, predicted %{y:.2f}: 10^%{z:.1f} px<extra></extra>"))
+    lo, hi = float(x_edges[0]), float(x_edges[-1])
+    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line=dict(color="white", dash="dash"),
+                             name="1:1", showlegend=False))
+    fig.update_layout(title=title, xaxis_title="true NDVI", yaxis_title="predicted NDVI", height=380,
+                      margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def error_hist_figure(series: Mapping[str, tuple[np.ndarray, np.ndarray]], *, title: str) -> go.Figure:
+    """Error histograms (prediction − truth, NDVI), one bar trace per model: name -> (counts, edges)."""
+    fig = go.Figure()
+    for name, (counts, edges) in series.items():
+        centres = (edges[:-1] + edges[1:]) / 2
+        total = max(int(np.sum(counts)), 1)
+        fig.add_trace(go.Bar(x=centres, y=100 * np.asarray(counts) / total, name=name, opacity=0.6,
+                             marker_color=model_color(name), width=float(np.diff(edges).mean())))
+    fig.update_layout(title=title, barmode="overlay", xaxis_title="prediction − truth (NDVI)",
+                      yaxis_title="% of pixels", height=380, **_LAYOUT)
+    return fig
+
+
+def crop_profile_figure(profile: pd.DataFrame, radar: pd.DataFrame | None = None, *, title: str,
+                        model_profiles: Mapping[str, pd.DataFrame] | None = None,
+                        cloudy_dates: Sequence | None = None, simulated: bool = False) -> go.Figure:
+    """One crop's mean NDVI ±2σ, observed vs predicted (Figs. 9–11), with VV/VH panels below.
+
+    ``profile`` holds one class of ``metrics.class_profiles`` (columns time, obs_mean, obs_lo, obs_hi, …);
+    ``model_profiles`` maps further model names to their own such frames; ``radar`` is one class of
+    ``metrics.radar_profiles``. ``cloudy_dates`` are shaded.
+    """
+    rows = 3 if radar is not None else 1
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        row_heights=[0.6, 0.2, 0.2] if rows == 3 else [1.0],
+                        subplot_titles=("NDVI (mean ± 2σ)", "VV (dB)", "VH (dB)") if rows == 3 else ("NDVI (mean ± 2σ)",))
+    for d in pd.to_datetime(list(cloudy_dates or [])):
+        fig.add_vrect(x0=d - pd.Timedelta(days=2), x1=d + pd.Timedelta(days=2), fillcolor="#b0bec5", opacity=0.35,
+                      line_width=0, row=1, col=1, exclude_empty_subplots=False)
+
+    def band(frame: pd.DataFrame, prefix: str, name: str, color: str, dash: str, row: int) -> None:
+        x = pd.to_datetime(frame["time"])
+        fig.add_trace(go.Scatter(x=x, y=frame[f"{prefix}_hi"], mode="lines", line=dict(width=0), showlegend=False,
+                                 hoverinfo="skip"), row=row, col=1)
+        fig.add_trace(go.Scatter(x=x, y=frame[f"{prefix}_lo"], mode="lines", line=dict(width=0), fill="tonexty",
+                                 fillcolor=_rgba(color, 0.15), showlegend=False, hoverinfo="skip"), row=row, col=1)
+        fig.add_trace(go.Scatter(x=x, y=frame[f"{prefix}_mean"], mode="lines+markers", name=name,
+                                 line=dict(color=color, dash=dash)), row=row, col=1)
+
+    band(profile, "obs", "observed", OBSERVED_COLOR, "solid", 1)
+    models = dict(model_profiles or {})
+    for name, frame in models.items():
+        band(frame, "pred", f"{name} predicted", model_color(name), "dash", 1)
+    if radar is not None:
+        x = pd.to_datetime(radar["time"])
+        for row, pol, color in ((2, "vv", VV_COLOR), (3, "vh", VH_COLOR)):
+            m, s = radar[f"{pol}_mean"], radar[f"{pol}_std"]
+            fig.add_trace(go.Scatter(x=x, y=m + 2 * s, mode="lines", line=dict(width=0), showlegend=False,
+                                     hoverinfo="skip"), row=row, col=1)
+            fig.add_trace(go.Scatter(x=x, y=m - 2 * s, mode="lines", line=dict(width=0), fill="tonexty",
+                                     fillcolor=_rgba(color, 0.2), showlegend=False, hoverinfo="skip"), row=row, col=1)
+            fig.add_trace(go.Scatter(x=x, y=m, mode="lines+markers", name=pol.upper(), line=dict(color=color)),
+                          row=row, col=1)
+    fig.update_layout(title=_title(title, simulated), height=620 if rows == 3 else 380, **_LAYOUT)
+    return fig
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def image_grid(panels: Sequence[tuple[str, str | None]], *, cols: int, height_per_row: int = 300,
+               aspect: float = 1.0, title: str | None = None) -> go.Figure:
+    """Rasters side by side with linked zoom: ``panels`` are ``(title, PNG data URL)`` of one grid size,
+    filled row by row; a ``None`` URL leaves that cell empty.
+
+    ``aspect`` is the rasters' height / width. Zooming or panning one panel moves them all.
+    """
+    n = len(panels)
+    rows = max(1, -(-n // cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[t for t, _ in panels],
+                        horizontal_spacing=0.01, vertical_spacing=0.08 if rows > 1 else 0.0)
+    for i, (_, url) in enumerate(panels):
+        if url is None:
+            continue
+        fig.add_trace(go.Image(source=url, hoverinfo="skip"), row=i // cols + 1, col=i % cols + 1)
+    fig.update_xaxes(showticklabels=False, matches="x", showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, matches="y", showgrid=False, zeroline=False)
+    fig.update_layout(height=int(rows * height_per_row * max(aspect, 0.3)) + 60, margin=dict(l=5, r=5, t=50, b=5),
+                      title=title)
+    return fig

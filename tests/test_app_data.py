@@ -1,0 +1,211 @@
+"""AppTest of the frame (app.py, sidebar) and the Data page: demo, uploads, summary, map, one pixel."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from unittest.mock import patch
+
+import numpy as np
+import pytest
+from folium.raster_layers import ImageOverlay
+from pyproj import Transformer
+from streamlit.testing.v1 import AppTest
+
+from conftest import make_tiny_cube
+from mcnnseq.datacube import summarize_cube
+from mcnnseq.sim import simulate_scene
+from mcnnseq.ui import exports
+from mcnnseq.ui.raster import GridGeometry, pixel_to_latlon
+
+REPO = Path(__file__).resolve().parent.parent
+REAL_CUBE = REPO.parent / "shared" / "data" / "worldcereal_belgium_2021" / "worldcereal_preprocessed_inputs.nc"
+
+
+def new_app() -> AppTest:
+    return AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def chart(at: AppTest, key: str) -> dict:
+    """The plotly figure JSON of the chart with ``key``."""
+    for el in at.get("plotly_chart"):
+        if el.proto.id and key in el.proto.id or getattr(el, "key", None) == key:
+            return json.loads(el.proto.spec)
+    raise AssertionError(f"no plotly chart {key!r}")
+
+
+def values(v) -> np.ndarray:
+    """A plotly JSON array: a list (None = NaN) or plotly 6's typed array ``{"dtype", "bdata"}``."""
+    if isinstance(v, dict) and "bdata" in v:
+        arr = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        return arr.reshape(v["shape"]) if "shape" in v else arr
+    return np.array([np.nan if x is None else x for x in v], dtype=float)
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def fake_map(result=None):
+    """A stand-in for streamlit_folium.st_folium that records the folium map and returns ``result``."""
+    return patch("streamlit_folium.st_folium", return_value=result or {"last_clicked": None})
+
+
+def test_opens_on_the_simulated_demo_with_its_summary():
+    at = new_app()
+    with fake_map():
+        at.run()
+    no_exception(at)
+    assert at.title[0].value == "Data"
+    assert any("SIMULATED" in i.value for i in at.info) and any("SIMULATED" in w.value for w in at.sidebar.warning)
+    ds = simulate_scene(size=(200, 200), seed=0, scenario="50%")
+    summary = summarize_cube(ds)
+    assert metric(at, "Grid") == "200 x 200 px" and metric(at, "Dates") == "31"
+    fig = chart(at, "data_cloud_chart")
+    np.testing.assert_allclose(values(fig["data"][0]["y"]), 100 * np.asarray(summary.cloud_fraction_per_date), rtol=1e-6)
+    assert "SIMULATED" in fig["layout"]["title"]["text"]
+
+
+def test_map_has_the_overlays_in_the_right_place():
+    at = new_app()
+    with fake_map() as st_folium:
+        at.run()
+    no_exception(at)
+    fmap = st_folium.call_args.args[0]
+    assert all(not url.startswith("http") for _, url in fmap.default_js + fmap.default_css)  # no CDN
+    overlays = {c.layer_name: c for c in fmap._children.values() if isinstance(c, ImageOverlay)}
+    date = at.select_slider[0].value
+    assert {f"NDVI {date}", "cloud / missing", "NDVI under the clouds (simulated truth)"} <= set(overlays)
+    ds = simulate_scene(size=(200, 200), seed=0, scenario="50%")
+    (south, west), (north, east) = overlays[f"NDVI {date}"].bounds
+    to_ll = Transformer.from_crs(ds.rio.crs, "EPSG:4326", always_xy=True)
+    left, bottom, right, top = ds.rio.bounds()
+    lons, lats = to_ll.transform([left, left, right, right], [bottom, top, bottom, top])
+    assert min(lats) >= south - 1e-9 and max(lats) <= north + 1e-9
+    assert min(lons) >= west - 1e-9 and max(lons) <= east + 1e-9
+    assert (north - south) < 1.02 * (max(lats) - min(lats))  # tight: at most the rotation's margin
+    assert overlays[f"NDVI {date}"].url.startswith("data:image/png;base64,")
+
+
+def test_clicking_the_map_selects_that_pixel():
+    at = new_app()
+    with fake_map():
+        at.run()
+    ds = simulate_scene(size=(200, 200), seed=0, scenario="50%")
+    lat, lon = pixel_to_latlon(GridGeometry.from_cube(ds), 17, 123)
+    with fake_map({"last_clicked": {"lat": lat, "lng": lon}}):
+        at.run()
+    no_exception(at)
+    assert (at.number_input[-2].value, at.number_input[-1].value) == (17, 123)
+    fig = chart(at, "data_pixel_chart")
+    assert "row 17, column 123" in fig["layout"]["title"]["text"]
+    observed = next(t for t in fig["data"] if t["name"] == "observed NDVI")
+    expected = ds["ndvi"].values[:, 17, 123]
+    np.testing.assert_allclose(values(observed["y"]), expected, rtol=1e-6)
+
+
+def test_demo_parameters_and_scenario_survive_page_switches():
+    at = new_app()
+    with fake_map():
+        at.run()
+        at.number_input(key="data_demo_size").set_value(30)
+        at.number_input(key="data_demo_seed").set_value(4)
+        at.button(key="data_demo_go").click().run()
+        no_exception(at)
+        assert metric(at, "Grid") == "30 x 30 px"
+        cloudy_50 = metric(at, "Pixels with a cloudy date")
+        # AppTest drops the sidebar from its tree on reruns under st.navigation (the browser keeps it):
+        # set the sidebar widget through its session-state key
+        at.session_state["mcnn_scenario"] = "70%"
+        at.run()
+        cloudy_70 = metric(at, "Pixels with a cloudy date")
+        assert int(cloudy_70.rstrip(" %")) > int(cloudy_50.rstrip(" %"))
+        at.switch_page("pages/export.py").run()
+        at.switch_page("pages/data.py").run()
+    no_exception(at)
+    assert metric(at, "Grid") == "30 x 30 px" and metric(at, "Pixels with a cloudy date") == cloudy_70
+    assert at.session_state["mcnn_scenario"] == "70%"
+    assert any("seed 4, 70 % cloud" in i.value for i in at.info)
+
+
+def test_good_upload_then_bad_upload_keeps_the_good_cube():
+    cube = make_tiny_cube(nt=5, ny=6, nx=7, seed=5)
+    at = new_app()
+    with fake_map():
+        at.run()
+        at.file_uploader(key="data_nc_file").upload("area.nc", exports.netcdf_bytes(cube), "application/x-netcdf")
+        at.button(key="data_nc_go").click().run()
+        no_exception(at)
+        assert any("Loaded area.nc" in s.value for s in at.success)
+        assert metric(at, "Grid") == "6 x 7 px" and at.session_state["mcnn_source"] == "upload"
+
+        at.file_uploader(key="data_nc_file").set_value(("broken.nc", b"\x89HDF\r\n\x1a\n truncated", "application/x-netcdf"))
+        at.button(key="data_nc_go").click().run()
+    no_exception(at)
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "broken.nc" in errors[0] and "kept" in errors[0]
+    assert "Traceback" not in errors[0]
+    assert metric(at, "Grid") == "6 x 7 px"  # the good cube is still the one shown
+    assert at.session_state["mcnn_source"] == "upload" and at.session_state["mcnn_upload_cube"].label == "area.nc"
+
+
+def test_real_openeo_cube_needs_and_takes_the_decode_options():
+    data = REAL_CUBE.read_bytes()
+    at = new_app()
+    with fake_map():
+        at.run()
+        at.file_uploader(key="data_nc_file").upload(REAL_CUBE.name, data, "application/x-netcdf")
+        at.button(key="data_nc_go").click().run()
+        assert any(REAL_CUBE.name in e.value and "nodata" in e.value for e in at.error)
+        assert metric(at, "Grid") == "200 x 200 px"
+        at.checkbox(key="data_nc_nodata_on").check()
+        at.selectbox(key="data_nc_sigma0").set_value("log-dn")
+        at.button(key="data_nc_go").click().run()
+    no_exception(at)
+    assert not at.error
+    assert metric(at, "Grid") == "100 x 100 px" and metric(at, "Dates") == "12"
+    assert any("2020-12-01" in w.value and "never scored" in w.value for w in at.warning)
+    assert not any("SIMULATED" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("page", ["train", "dates", "crops", "map", "export"])
+def test_every_page_opens_without_a_model(page):
+    at = new_app()
+    with fake_map():
+        at.run()
+        at.number_input(key="data_demo_size").set_value(20)
+        at.button(key="data_demo_go").click().run()
+        at.switch_page(f"pages/{page}.py").run()
+    no_exception(at)
+    assert at.title[0].value
+    if page != "train":
+        assert any("No trained model" in i.value for i in at.info)
+
+
+def test_geotiff_stack_upload(tmp_path):
+    from mcnnseq.io import write_geotiff_stack
+
+    cube = make_tiny_cube(nt=4, ny=9, nx=5, seed=6)
+    files = {p.name: p.read_bytes() for p in write_geotiff_stack(cube, tmp_path / "stack")}
+    at = new_app()
+    with fake_map():
+        at.run()
+        for role in ("vv", "vh"):
+            at.file_uploader(key=f"data_tif_{role}").upload(f"{role}.tif", files[f"{role}.tif"], "image/tiff")
+        at.button(key="data_tif_go").click().run()
+        assert any("ndvi" in w.value for w in at.warning)  # asked for the missing file, nothing loaded
+        assert metric(at, "Grid") == "200 x 200 px"
+        at.file_uploader(key="data_tif_ndvi").upload("ndvi.tif", files["ndvi.tif"], "image/tiff")
+        at.file_uploader(key="data_tif_dates").upload("dates.csv", files["dates.csv"], "text/csv")
+        at.file_uploader(key="data_tif_crop").upload("crop.tif", files["crop.tif"], "image/tiff")
+        at.button(key="data_tif_go").click().run()
+    no_exception(at)
+    assert not at.error
+    assert metric(at, "Grid") == "9 x 5 px" and metric(at, "Dates") == "4" and metric(at, "Crop map") == "yes"
+    held = at.session_state["mcnn_upload_cube"].ds
+    np.testing.assert_array_equal(held["ndvi"].values, cube["ndvi"].values)

@@ -1,0 +1,51 @@
+"""mcnnseq.ui.plots: the figures carry the data they are given."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mcnnseq.ui import plots
+
+DATES = pd.date_range("2018-01-11", periods=5, freq="12D")
+
+
+def test_pixel_series_traces_and_cloud_bands():
+    ndvi = np.array([0.2, np.nan, 0.5, np.nan, 0.3])
+    fig = plots.pixel_series_figure(DATES, vv=np.arange(5.0) - 15, vh=np.arange(5.0) - 22, ndvi=ndvi,
+                                    ndvi_true=np.full(5, 0.4), predictions={"CNN": np.full(5, 0.35)}, simulated=True)
+    by_name = {t.name: t for t in fig.data}
+    np.testing.assert_array_equal(by_name["observed NDVI"].y, ndvi)
+    np.testing.assert_array_equal(by_name["CNN prediction"].y, np.full(5, 0.35))
+    np.testing.assert_array_equal(by_name["VH"].y, np.arange(5.0) - 22)
+    assert len(fig.layout.shapes) == 2  # one grey band per cloudy date
+    assert "SIMULATED" in fig.layout.title.text
+
+
+def test_cloud_chart_in_percent():
+    fig = plots.cloud_fraction_chart(["a", "b"], [0.25, 1.0])
+    np.testing.assert_allclose(fig.data[0].y, [25.0, 100.0])
+
+
+def test_training_curves_one_trace_per_model_metric_split():
+    hist = pd.DataFrame({"model": ["CNN"] * 3 + ["RNN"] * 2, "epoch": [1, 2, 3, 1, 2],
+                         "train_loss": [0.3, 0.2, 0.1, 0.4, 0.3], "val_loss": [0.35, 0.25, 0.2, 0.45, 0.3],
+                         "train_r2": [0.1, 0.5, 0.7, 0.0, 0.2], "val_r2": [0.0, 0.4, 0.6, -0.1, 0.1]})
+    fig = plots.training_curves(hist)
+    assert len(fig.data) == 8
+    trace = next(t for t in fig.data if t.name == "RNN val r2")
+    np.testing.assert_allclose(trace.y, [-0.1, 0.1])
+
+
+def test_per_date_chart_with_reference():
+    cols = pd.MultiIndex.from_product([["MCNN-Seq", "CNN"], ["r2", "rmse"]])
+    table = pd.DataFrame(np.arange(20.0).reshape(5, 4), index=DATES, columns=cols)
+    fig = plots.per_date_chart(table, metric="rmse", reference=table * 2)
+    assert [t.name for t in fig.data] == ["MCNN-Seq", "CNN", "MCNN-Seq (paper)", "CNN (paper)"]
+    np.testing.assert_allclose(fig.data[1].y, table[("CNN", "rmse")])
+
+
+def test_image_grid_links_axes_and_skips_blanks():
+    fig = plots.image_grid([("a", "data:image/png;base64,AA=="), ("", None), ("c", "data:image/png;base64,AA==")], cols=2)
+    assert len(fig.data) == 2 and all(t.type == "image" for t in fig.data)
+    assert fig.layout.xaxis2.matches == "x" and fig.layout.yaxis3.matches == "y"
