@@ -10,14 +10,7 @@ from mcnnseq.ui import plots, runs, state
 st.title("Crop profiles")
 cube = state.current_cube()
 st.caption(f"Dataset: **{cube.title}** — mean NDVI of the test pixels of each class, ±2σ, observed vs predicted.")
-message = runs.offer_pretrained(cube)
-if message:
-    st.warning(message)
-active = runs.active_runs(cube)
-if not active:
-    st.info("No trained model on this dataset yet (or none chosen in the sidebar): train one on the **Train** page.",
-            icon=":material/info:")
-    st.stop()
+active = runs.runs_or_stop(cube)
 choices = [v for v in ("crop", "field") if v in cube.ds.variables]
 if not choices:
     st.info("This dataset has no crop or field map, so there are no per-crop profiles. Load a cube with a `crop` "

@@ -12,14 +12,7 @@ cube = state.current_cube()
 st.caption(f"Dataset: **{cube.title}** — scores on the test pixels, against "
            + ("the NDVI under the clouds (known because the scene is simulated)." if "ndvi_true" in cube.ds.variables
               else "the observed NDVI (dates without any observation are predicted, never scored)."))
-message = runs.offer_pretrained(cube)
-if message:
-    st.warning(message)
-active = runs.active_runs(cube)
-if not active:
-    st.info("No trained model on this dataset yet (or none chosen in the sidebar): train one on the **Train** page.",
-            icon=":material/info:")
-    st.stop()
+active = runs.runs_or_stop(cube)
 try:
     ev = runs.evaluation(cube, active)
 except McnnSeqError as err:

@@ -31,14 +31,7 @@ with c2:
 if cube.simulated:
     st.caption("The demo cube is SIMULATED; its files say so in their attributes.")
 
-message = runs.offer_pretrained(cube)
-if message:
-    st.warning(message)
-active = runs.active_runs(cube)
-if not active:
-    st.info("No trained model on this dataset yet (or none chosen in the sidebar): train one on the **Train** page "
-            "to export predictions, metrics and model files.", icon=":material/info:")
-    st.stop()
+active = runs.runs_or_stop(cube, purpose=" to export predictions, metrics and model files")
 
 try:
     scene = runs.scene_predictions(cube, active)

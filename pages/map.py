@@ -12,14 +12,7 @@ st.title("Maps")
 cube = state.current_cube()
 ds = cube.ds
 st.caption(f"Dataset: **{cube.title}**")
-message = runs.offer_pretrained(cube)
-if message:
-    st.warning(message)
-active = runs.active_runs(cube)
-if not active:
-    st.info("No trained model on this dataset yet (or none chosen in the sidebar): train one on the **Train** page.",
-            icon=":material/info:")
-    st.stop()
+active = runs.runs_or_stop(cube)
 try:
     scene = runs.scene_predictions(cube, active)
 except McnnSeqError as err:

@@ -54,7 +54,9 @@ def main() -> int:
 
     paper = table4()
     emit("## Paper, Table 4 (subarea 2), for comparison")
-    emit(f"Mean over 31 dates: {', '.join(f'{m} R² {paper[(m, 'r2')].mean():.3f} / RMSE {paper[(m, 'rmse')].mean():.3f}' for m in ('RNN', 'CNN', 'MCNN-Seq'))}")
+    paper_means = ", ".join(f"{m} R² {paper[(m, 'r2')].mean():.3f} / RMSE {paper[(m, 'rmse')].mean():.3f}"
+                            for m in ("RNN", "CNN", "MCNN-Seq"))
+    emit(f"Mean over 31 dates: {paper_means}")
     emit()
 
     for scenario in ("50%", "70%"):

@@ -84,10 +84,8 @@ def offer_pretrained(cube: state.LoadedCube) -> str | None:
     if cube.key in done or cube.origin != "demo":
         return None
     done.add(cube.key)
-    try:
-        from mcnnseq.pretrained import DEMO_SETTINGS
-    except ImportError:
-        return None
+    from mcnnseq.pretrained import DEMO_SETTINGS
+
     size, seed = state.demo_params()
     scen = state.scenario()
     if (size, seed) != (DEMO_SETTINGS["size"], DEMO_SETTINGS["seed"]) or scen not in ("50%", "70%"):
@@ -103,6 +101,19 @@ def offer_pretrained(cube: state.LoadedCube) -> str | None:
             add_run(cube.key, Run(model=model, origin="pretrained",
                                   label=f"pretrained on this demo scene ({len(model.history)} epochs)"))
     return None
+
+
+def runs_or_stop(cube: state.LoadedCube, *, purpose: str = "") -> dict[str, Run]:
+    """The active runs of ``cube`` (the shipped demo models offered first); with none, say so and stop the page."""
+    message = offer_pretrained(cube)
+    if message:
+        st.warning(message)
+    active = active_runs(cube)
+    if not active:
+        st.info("No trained model on this dataset yet (or none chosen in the sidebar): train one on the **Train** "
+                f"page{purpose}.", icon=":material/info:")
+        st.stop()
+    return active
 
 
 def job() -> TrainingJob | None:
