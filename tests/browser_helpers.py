@@ -17,6 +17,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]
+#: Measurements the browser test reports (printed in pytest's terminal summary, not asserted).
+MEASUREMENTS: list[str] = []
+
+
+def report(line: str) -> None:
+    """Print ``line`` now (visible with ``-s``) and again in the terminal summary of every run."""
+    print("\n" + line)
+    MEASUREMENTS.append(line)
 
 
 def free_port() -> int:

@@ -37,3 +37,13 @@ def make_tiny_cube(*, nt: int = 6, ny: int = 8, nx: int = 10, seed: int = 0, clo
 @pytest.fixture
 def tiny_cube() -> xr.Dataset:
     return make_tiny_cube()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Show what the browser test measured (page-switch times) in every run, not only with ``-s``."""
+    from browser_helpers import MEASUREMENTS
+
+    if MEASUREMENTS:
+        terminalreporter.section("browser measurements (not asserted)")
+        for line in MEASUREMENTS:
+            terminalreporter.write_line(line)

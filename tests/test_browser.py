@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, REPO, StreamlitServer, leaflet_state, screenshot, wait_idle
+from browser_helpers import (CHROMIUM, CHROMIUM_ARGS, REPO, StreamlitServer, leaflet_state, report, screenshot,
+                             wait_idle)
 
 SHOTS = REPO / "tests" / "screenshots"
 #: navigation title -> the page's h1
@@ -50,7 +51,7 @@ def browser_page(server):
         start = time.perf_counter()
         page.goto(server.url, wait_until="domcontentloaded")
         wait_idle(page, timeout_ms=90_000)
-        print(f"\nfirst load of the Data page on the demo scene (server already up): {time.perf_counter() - start:.2f} s")
+        report(f"first load of the Data page on the demo scene (server already up): {time.perf_counter() - start:.2f} s")
         # show only the CNN on every page (and train only it): its scene prediction takes seconds on a CPU,
         # whether or not the pretrained demo models are there
         _keep_only_cnn(page, page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first)
@@ -115,7 +116,7 @@ def test_every_page_draws_and_switch_times(browser_page):
         timings[title] = _go(page, title)
         _no_exception(page, title)
         screenshot(page, SHOTS / f"{title.lower()}.png")
-    print("\npage switch -> drawn (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
+    report("page switch -> drawn (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings.items()))
     assert page.external_requests == []
 
 
@@ -157,7 +158,7 @@ def test_train_in_the_browser_then_every_page_with_models(browser_page):
 
             assert load_checkpoint(dl.value.path()).name == "CNN"
         screenshot(page, SHOTS / f"{title.lower()}_with_models.png")
-    print("\nwith a trained model, page switch -> drawn (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings))
+    report("with a trained model, page switch -> drawn (s): " + ", ".join(f"{k} {v:.2f}" for k, v in timings))
     assert page.external_requests == []
 
 
