@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from mcnnseq.ui import state
+from mcnnseq.ui import runs, state
 
 st.set_page_config(page_title="MCNN-Seq Studio", page_icon=str(Path(__file__).parent / "assets" / "ui" / "icon.png"), layout="wide")
 
@@ -21,4 +21,5 @@ navigation = st.navigation([
     st.Page("pages/export.py", title="Export", icon=":material/download:"),
 ])
 state.sidebar()
+runs.warm_up(state.current_cube())  # the shipped demo models' results, computed in the background
 navigation.run()

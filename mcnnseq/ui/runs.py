@@ -8,6 +8,7 @@ current set of active runs only (scene predictions of a large cube are big).
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -79,11 +80,19 @@ def active_runs(cube: state.LoadedCube, *, selected_only: bool = True) -> dict[s
 
 
 def offer_pretrained(cube: state.LoadedCube) -> str | None:
-    """Load the shipped demo models once for the default demo scene; return a message if they cannot be used."""
-    done = st.session_state.setdefault(K_PRETRAINED, set())
-    if cube.key in done or cube.origin != "demo":
+    """Load the shipped demo models once for the default demo scene; return a message if they cannot be used.
+
+    The message is kept per cube and returned on every call, so each page that needs models can show it.
+    """
+    done: dict = st.session_state.setdefault(K_PRETRAINED, {})
+    if cube.origin != "demo":
         return None
-    done.add(cube.key)
+    if cube.key not in done:
+        done[cube.key] = _load_pretrained(cube)
+    return done[cube.key]
+
+
+def _load_pretrained(cube: state.LoadedCube) -> str | None:
     from mcnnseq.pretrained import DEMO_SETTINGS
 
     size, seed = state.demo_params()
@@ -142,8 +151,50 @@ def _shared_results() -> dict:
     return {}
 
 
+#: results key -> the server-wide thread computing the shipped models' results (see :func:`warm_up`)
+_WARMING: dict[tuple, threading.Thread] = {}
+_WARMING_LOCK = threading.Lock()
+
+
+def _results_key(cube: state.LoadedCube, runs: dict[str, Run]) -> tuple:
+    return (cube.key, tuple((n, id(r.model)) for n, r in runs.items()))
+
+
+def warm_up(cube: state.LoadedCube) -> None:
+    """When the shipped demo models are the active runs, score them and predict the scene in a background
+    thread, once per server, so the first visit to Dates, Crops or Map does not wait for it."""
+    offer_pretrained(cube)
+    runs = active_runs(cube)
+    if not runs or not all(r.origin == "pretrained" for r in runs.values()):
+        return
+    key = _results_key(cube, runs)
+    held = _shared_results().setdefault(key, {"key": key})
+    with _WARMING_LOCK:
+        if key in _WARMING or "scene" in held:
+            return
+        exp = experiment_for(cube)
+        models = {n: r.model for n, r in runs.items()}
+
+        def work() -> None:
+            from mcnnseq.experiment import evaluate, scene_predictions
+
+            held.setdefault("evaluation", evaluate(models, exp))
+            held.setdefault("scene", scene_predictions(models, exp))
+
+        # not a daemon: a thread killed inside torch at interpreter exit aborts the process
+        _WARMING[key] = threading.Thread(target=work, name="mcnnseq-warm-up", daemon=False)
+        _WARMING[key].start()
+
+
+def _wait_for_warm_up(held: dict, item: str) -> None:
+    thread = _WARMING.get(held["key"])
+    if item not in held and thread is not None and thread.is_alive():
+        with st.spinner("Finishing the predictions started when the demo scene loaded…"):
+            thread.join()
+
+
 def _results(cube: state.LoadedCube, runs: dict[str, Run]) -> dict:
-    key = (cube.key, tuple((n, id(r.model)) for n, r in runs.items()))
+    key = _results_key(cube, runs)
     if runs and all(r.origin == "pretrained" for r in runs.values()):
         # at most 2 scenarios x 7 model subsets: the first visitor pays, later sessions open at once
         return _shared_results().setdefault(key, {"key": key})
@@ -157,6 +208,7 @@ def _results(cube: state.LoadedCube, runs: dict[str, Run]) -> dict:
 def evaluation(cube: state.LoadedCube, runs: dict[str, Run]):
     """Test-set scores per date (``mcnnseq.experiment.Evaluation``) of the active runs."""
     held = _results(cube, runs)
+    _wait_for_warm_up(held, "evaluation")
     if "evaluation" not in held:
         from mcnnseq.experiment import evaluate
 
@@ -168,6 +220,7 @@ def evaluation(cube: state.LoadedCube, runs: dict[str, Run]):
 def scene_predictions(cube: state.LoadedCube, runs: dict[str, Run]) -> dict:
     """Whole-scene ``ndvi_pred``/``ndvi_filled`` cubes of the active runs, computed once with a progress bar."""
     held = _results(cube, runs)
+    _wait_for_warm_up(held, "scene")
     if "scene" not in held:
         from mcnnseq.experiment import scene_predictions as predict
 
