@@ -138,7 +138,7 @@ def cmd_evaluate(args) -> int:
     print(f"Per-date test R² and RMSE (Table 4 form) — {exp.source}, {exp.split.sizes()['test']} test pixels")
     print(format_date_table(ev.per_date))
     if "crop" in exp.ds.variables:
-        _, agreement = crop_metrics(models, exp)
+        _, agreement = crop_metrics(models, exp, evaluation=ev)
         print("\nPer-crop mean-profile agreement on the test pixels (Table 3 form)")
         print(format_crop_table(agreement))
     print(f"\n({time.perf_counter() - t0:.1f} s)")

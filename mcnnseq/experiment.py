@@ -134,9 +134,10 @@ def scene_predictions(models: Mapping[str, object], exp: Experiment, *, progress
 
 
 def crop_metrics(models: Mapping[str, object], exp: Experiment, *, by: str = "crop",
-                 predictions: Mapping[str, xr.Dataset] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 evaluation: Evaluation | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-crop (or per-field) mean profiles on the test pixels, observed vs predicted (Table 3 / Figs. 9–11).
 
+    Only the test pixels are predicted (or taken from ``evaluation``, which already holds them).
     Returns ``(profiles, agreement)``: ``profiles`` tidy rows (model, class, time, obs_mean, obs_std,
     pred_mean, pred_std, …, ±2σ bands); ``agreement`` (model, class) -> r2, rmse between the mean curves.
     """
@@ -145,15 +146,19 @@ def crop_metrics(models: Mapping[str, object], exp: Experiment, *, by: str = "cr
 
     if by not in exp.ds.variables:
         raise DatacubeError(f"has no '{by}' map, so there are no per-{by} profiles", source=exp.source, variable=by)
-    preds = predictions if predictions is not None else scene_predictions(models, exp)
+    ev = evaluation if evaluation is not None else evaluate(models, exp)
+    nt, ny, nx = exp.ds.sizes["time"], exp.ds.sizes["y"], exp.ds.sizes["x"]
+    iy, ix = np.divmod(exp.split.test, nx)
     ref = np.asarray(reference_ndvi(exp.ds).values)
     classes = np.asarray(exp.ds[by].values)
     mask = exp.split.masks()["test"]
     names = CROP_CLASSES if by == "crop" else None
     profiles, agreement = [], []
     for name in models:
-        prof = class_profiles(ref, np.asarray(preds[name]["ndvi_pred"].values), classes, dates=exp.dates,
-                              mask=mask, paired=True, class_names=names, class_column=by)
+        pred = np.full((nt, ny, nx), np.nan, dtype=np.float32)
+        pred[:, iy, ix] = ev.predictions[name].T  # (n_test, T) -> the test pixels of (T, y, x)
+        prof = class_profiles(ref, pred, classes, dates=exp.dates, mask=mask, paired=True, class_names=names,
+                              class_column=by)
         agr = profile_agreement(prof, class_column=by)
         profiles.append(prof.assign(model=name))
         agreement.append(agr.assign(model=name).reset_index())

@@ -75,7 +75,7 @@ def main() -> int:
         emit()
         emit(format_date_table(ev.per_date, markdown=True))
         emit()
-        _, agreement = crop_metrics(models, exp)
+        _, agreement = crop_metrics(models, exp, evaluation=ev)
         emit("Per-crop mean-profile agreement on the test pixels (Table 3 form):")
         emit()
         emit(format_crop_table(agreement, markdown=True))

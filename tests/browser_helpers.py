@@ -40,7 +40,7 @@ class StreamlitServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        self.env = {**os.environ, **(env or {})}
+        self.env = {**os.environ, "MCNNSEQ_WARM_UP": "1", **(env or {})}
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen | None = None
 

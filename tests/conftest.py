@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import xarray as xr
 
 from mcnnseq.datacube import new_cube
+
+# AppTests run the app inside the test process: no background warm-up threads there (the real-browser
+# test starts its own server with the warm-up on, see browser_helpers.StreamlitServer).
+os.environ["MCNNSEQ_WARM_UP"] = "0"
 
 
 def make_tiny_cube(*, nt: int = 6, ny: int = 8, nx: int = 10, seed: int = 0, cloud_fraction: float = 0.2,

@@ -68,3 +68,15 @@ def test_crop_metrics_needs_a_crop_map(tiny_cube):
     exp = make_experiment(tiny_cube.drop_vars("crop"))
     with pytest.raises(Exception, match="no 'crop' map"):
         crop_metrics({"oracle": Truthful(exp)}, exp)
+
+
+def test_crop_profiles_use_the_test_pixels_predictions():
+    exp = make_experiment(make_tiny_cube(ny=20, nx=20, with_truth=True), seed=0)
+    oracle = Truthful(exp)
+    ev = evaluate({"oracle": oracle}, exp)
+    profiles, agreement = crop_metrics({"oracle": oracle}, exp, evaluation=ev)
+    crop = exp.ds["crop"].values.ravel()[exp.split.test]
+    first = profiles[(profiles["crop"] == crop[0])].sort_values("time")
+    expected = ev.predictions["oracle"][crop == crop[0]].mean(axis=0)
+    np.testing.assert_allclose(first["pred_mean"].to_numpy(), expected, rtol=1e-5)
+    assert np.allclose(agreement["r2"], 1.0)  # a perfect model's mean curves agree perfectly

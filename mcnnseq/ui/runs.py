@@ -8,6 +8,7 @@ current set of active runs only (scene predictions of a large cube are big).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -162,7 +163,12 @@ def _results_key(cube: state.LoadedCube, runs: dict[str, Run]) -> tuple:
 
 def warm_up(cube: state.LoadedCube) -> None:
     """When the shipped demo models are the active runs, score them and predict the scene in a background
-    thread, once per server, so the first visit to Dates, Crops or Map does not wait for it."""
+    thread, once per server, so the first visit to Dates, Crops or Map does not wait for it.
+
+    ``MCNNSEQ_WARM_UP=0`` in the environment turns this off (the in-process AppTests do).
+    """
+    if os.environ.get("MCNNSEQ_WARM_UP", "1") == "0":
+        return
     offer_pretrained(cube)
     runs = active_runs(cube)
     if not runs or not all(r.origin == "pretrained" for r in runs.values()):
@@ -187,10 +193,12 @@ def warm_up(cube: state.LoadedCube) -> None:
 
 
 def _wait_for_warm_up(held: dict, item: str) -> None:
+    """Wait for ``item`` (not the whole warm-up: the test scores come long before the scene predictions)."""
     thread = _WARMING.get(held["key"])
     if item not in held and thread is not None and thread.is_alive():
         with st.spinner("Finishing the predictions started when the demo scene loaded…"):
-            thread.join()
+            while item not in held and thread.is_alive():
+                time.sleep(0.05)
 
 
 def _results(cube: state.LoadedCube, runs: dict[str, Run]) -> dict:
@@ -241,9 +249,8 @@ def crop_results(cube: state.LoadedCube, runs: dict[str, Run], *, by: str = "cro
     if key not in held:
         from mcnnseq.experiment import crop_metrics
 
-        scene = scene_predictions(cube, runs)
         held[key] = crop_metrics({n: r.model for n, r in runs.items()}, experiment_for(cube), by=by,
-                                 predictions=scene)
+                                 evaluation=evaluation(cube, runs))
     return held[key]
 
 
