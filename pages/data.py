@@ -9,7 +9,7 @@ import streamlit as st
 from mcnnseq.errors import McnnSeqError
 from mcnnseq.paper import CROP_CLASSES
 from mcnnseq.ui import maps, plots, state, upload
-from mcnnseq.ui.raster import GridGeometry, pixel_to_latlon
+from mcnnseq.ui.raster import GridGeometry
 
 st.title("Data")
 cube = state.current_cube()
@@ -176,15 +176,10 @@ if "ndvi_true" in ds.variables:
                     name="NDVI under the clouds (simulated truth)", show=False)
 maps.add_raster(m, geom, ndvi_t, name=f"NDVI {date}")
 maps.add_mask(m, geom, cloud_t, name="cloud / missing")
-lat, lon = pixel_to_latlon(geom, st.session_state[row_key], st.session_state[col_key])
-pin = maps.marker(lat, lon, tooltip=f"pixel row {st.session_state[row_key]}, col {st.session_state[col_key]}")
-result = maps.show_map(m, key=f"data_map:{cube.key}", height=430, dynamic=[pin])
-maps.legend("ndvi", label=f"NDVI {date} (white: cloud / missing, {100 * frac[ti]:.0f} % of the pixels)"
-            + (" — SIMULATED scene" if cube.simulated else ""))
-hit = maps.clicked_pixel(result, geom, state_key=f"data_click:{cube.key}")
-if hit is not None:
-    st.session_state[row_key], st.session_state[col_key] = hit
-    st.rerun()
+maps.show_pixel_map(m, geom, row_key=row_key, col_key=col_key, key=f"data_map:{cube.key}",
+                    click_key=f"data_click:{cube.key}", height=430,
+                    legend_label=f"NDVI {date} (white: cloud / missing, {100 * frac[ti]:.0f} % of the pixels)"
+                    + (" — SIMULATED scene" if cube.simulated else ""))
 
 
 # ----------------------------------------------------------------------------------------- one pixel

@@ -6,7 +6,7 @@ import streamlit as st
 from mcnnseq.datacube import reference_ndvi
 from mcnnseq.errors import McnnSeqError
 from mcnnseq.ui import maps, plots, runs, state
-from mcnnseq.ui.raster import GridGeometry, colorize, pixel_to_latlon, png_data_url
+from mcnnseq.ui.raster import GridGeometry, colorize, png_data_url
 
 st.title("Maps")
 cube = state.current_cube()
@@ -84,15 +84,10 @@ else:
     maps.add_raster(m, geom, runs.pixel_r2(cube, active, model), name=f"{model} per-pixel R²", cmap="score",
                     show=False)
     maps.add_raster(m, geom, preds[model], name=f"{model} prediction {date}")
-    lat, lon = pixel_to_latlon(geom, st.session_state[row_key], st.session_state[col_key])
-    pin = maps.marker(lat, lon, tooltip=f"pixel row {st.session_state[row_key]}, col {st.session_state[col_key]}")
-    result = maps.show_map(m, key=f"map_map:{cube.key}", height=480, dynamic=[pin])
-    maps.legend("ndvi", label=f"{model} prediction, {date} (switch layers with the control at the top right)"
-                + (" — SIMULATED scene" if cube.simulated else ""))
-    hit = maps.clicked_pixel(result, geom, state_key=f"map_click:{cube.key}")
-    if hit is not None:
-        st.session_state[row_key], st.session_state[col_key] = hit
-        st.rerun()
+    maps.show_pixel_map(m, geom, row_key=row_key, col_key=col_key, key=f"map_map:{cube.key}",
+                        click_key=f"map_click:{cube.key}", height=480,
+                        legend_label=f"{model} prediction, {date} (switch layers with the control at the top right)"
+                        + (" — SIMULATED scene" if cube.simulated else ""))
     c1, c2, _ = st.columns([1, 1, 3])
     row = c1.number_input("Row", min_value=0, max_value=ny - 1, key=row_key)
     col = c2.number_input("Column", min_value=0, max_value=nx - 1, key=col_key)

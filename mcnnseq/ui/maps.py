@@ -32,6 +32,7 @@ from mcnnseq.ui.raster import (
     legend_css_gradient,
     mask_rgba,
     mercator_warp,
+    pixel_to_latlon,
     png_data_url,
 )
 
@@ -150,3 +151,17 @@ def legend(cmap: str, *, label: str, vmin: float | None = None, vmax: float | No
         f'<div style="height:10px;border-radius:3px;background:{legend_css_gradient(cmap)}"></div>'
         f'<div style="display:flex;justify-content:space-between"><span>{lo:g}</span><span>{hi:g}</span></div></div>'
     )
+
+
+def show_pixel_map(m: folium.Map, geom: GridGeometry, *, row_key: str, col_key: str, key: str, click_key: str,
+                   height: int, legend_label: str) -> None:
+    """Show ``m`` with a pin on the pixel held in ``st.session_state[row_key]``/``[col_key]`` and an NDVI legend;
+    a click on the map selects the pixel under it (stored in those keys) and reruns the page."""
+    row, col = st.session_state[row_key], st.session_state[col_key]
+    lat, lon = pixel_to_latlon(geom, row, col)
+    result = show_map(m, key=key, height=height, dynamic=[marker(lat, lon, tooltip=f"pixel row {row}, col {col}")])
+    legend("ndvi", label=legend_label)
+    hit = clicked_pixel(result, geom, state_key=click_key)
+    if hit is not None:
+        st.session_state[row_key], st.session_state[col_key] = hit
+        st.rerun()
