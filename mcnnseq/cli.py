@@ -118,8 +118,6 @@ def _load_models(paths: list[Path] | None, scenario: str):
 
 
 def cmd_evaluate(args) -> int:
-    import pandas as pd
-
     from mcnnseq.checkpoints import check_compatible
     from mcnnseq.experiment import crop_metrics, evaluate
     from mcnnseq.reporting import format_crop_table, format_date_table
@@ -145,7 +143,6 @@ def cmd_evaluate(args) -> int:
     if args.csv:
         ev.per_date.to_csv(args.csv)
         print(f"wrote {args.csv}")
-    del pd
     return 0
 
 

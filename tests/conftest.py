@@ -41,6 +41,17 @@ def make_tiny_cube(*, nt: int = 6, ny: int = 8, nx: int = 10, seed: int = 0, clo
 
 
 @pytest.fixture
+def one_torch_thread():
+    """Tiny models: one intra-op thread is faster and steadier on a shared 2-core machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def tiny_cube() -> xr.Dataset:
     return make_tiny_cube()
 

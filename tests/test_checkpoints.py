@@ -20,12 +20,7 @@ TINY = {"mcnn_seq": {"hidden_size": 8, "conv1_filters": 4, "conv2_filters": 4, "
 DATES = pd.date_range("2018-01-11", periods=12, freq="12D")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _data(n: int = 24, t: int = 12, seed: int = 0):

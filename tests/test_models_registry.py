@@ -14,13 +14,7 @@ TINY = {"mcnn_seq": {"hidden_size": 8, "conv1_filters": 3, "conv2_filters": 4}, 
         "rnn": {"hidden_size": 8}}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one intra-op thread is faster and steadier on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_registry_names():

@@ -9,13 +9,7 @@ from mcnnseq.errors import ModelConfigError
 from mcnnseq.models import RNNBaseline, count_parameters
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one intra-op thread is faster and steadier on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _x(b: int, t: int) -> torch.Tensor:

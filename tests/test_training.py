@@ -14,13 +14,7 @@ from mcnnseq.errors import DatacubeError, ModelConfigError
 from mcnnseq.models import build_model
 from mcnnseq.training import Callback, EpochRecord, TrainConfig, fit, masked_mse, masked_r2
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one intra-op thread is faster and steadier on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 TINY = {"mcnn_seq": {"hidden_size": 8, "conv1_filters": 4, "conv2_filters": 4}, "cnn": {"filters": [4, 4]},
