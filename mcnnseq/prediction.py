@@ -36,9 +36,29 @@ ProgressCallback = Callable[[int, int], None]
 
 @runtime_checkable
 class Predictor(Protocol):
-    """A model: ``predict(X)`` with ``X`` (n, T, 2) float32 VV, VH in dB -> (n, T_out) float32 NDVI."""
+    """A model: ``predict(X, ndvi=None)`` -> (n, T_out) float32 NDVI.
+
+    ``X`` (n, T, 2) float32 VV, VH in dB. ``ndvi`` (n, T_out) float32 is the pixel's *observed*
+    (clear) NDVI, NaN where missing — its mask is ``isfinite(ndvi)``. Models that use it (the classic
+    gap-fillers, the fusion network) say so with a true ``uses_ndvi`` attribute; radar-only models
+    ignore it, and a model without ``uses_ndvi`` is called as ``predict(X)``.
+    """
 
     def predict(self, X: np.ndarray) -> np.ndarray: ...
+
+
+def uses_ndvi(model: Predictor) -> bool:
+    """True when ``model`` takes the observed NDVI (``predict(X, ndvi=...)``)."""
+    return bool(getattr(model, "uses_ndvi", False))
+
+
+def call_predict(model: Predictor, X: np.ndarray, ndvi: np.ndarray | None = None) -> np.ndarray:
+    """``model.predict(X)``, with ``ndvi=`` (all-NaN when not given) for a model that :func:`uses_ndvi`."""
+    if not uses_ndvi(model):
+        return model.predict(X)
+    if ndvi is None:
+        ndvi = np.full(X.shape[:2], np.nan, dtype=np.float32)
+    return model.predict(X, ndvi=ndvi)
 
 
 def model_name(model: Predictor) -> str:
@@ -94,8 +114,12 @@ def _observed(ds: xr.Dataset, rows: slice) -> np.ndarray | None:
 
 
 def predict_radar(model: Predictor, vv: np.ndarray, vh: np.ndarray, *, chunk_pixels: int = CHUNK_PIXELS,
-                  name: str | None = None, source: str | None = None) -> np.ndarray:
+                  name: str | None = None, source: str | None = None, ndvi: np.ndarray | None = None
+                  ) -> np.ndarray:
     """Predict NDVI for a block of radar: ``vv``, ``vh`` (T, rows, x) dB -> (T, rows, x) float32 NDVI.
+
+    ``ndvi`` (T, rows, x), the observed NDVI (NaN where cloudy or missing), goes to models that
+    :func:`uses_ndvi`.
 
     Pixels with a non-finite VV or VH on any date get NaN. ``model.predict`` is called on at most
     ``chunk_pixels`` pixels at a time and must return T dates per pixel, else
@@ -110,11 +134,13 @@ def predict_radar(model: Predictor, vv: np.ndarray, vh: np.ndarray, *, chunk_pix
     # (T, rows, x) -> (rows*x, T): one transpose per polarisation, then pairs are gathered per chunk
     a = np.ascontiguousarray(np.asarray(vv, dtype=np.float32).reshape(nt, n).T)
     b = np.ascontiguousarray(np.asarray(vh, dtype=np.float32).reshape(nt, n).T)
+    obs = (np.ascontiguousarray(np.asarray(ndvi, dtype=np.float32).reshape(nt, n).T)
+           if ndvi is not None and uses_ndvi(model) else None)
     valid = np.flatnonzero(np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1))
     for start in range(0, valid.size, chunk_pixels):
         sel = valid[start:start + chunk_pixels]
         X = np.stack([a[sel], b[sel]], axis=-1)  # (n_chunk, T, 2) float32 dB
-        y = np.asarray(model.predict(X))
+        y = np.asarray(call_predict(model, X, None if obs is None else obs[sel]))
         if y.ndim != 2 or y.shape[0] != sel.size or y.shape[1] != nt:
             label = name or model_name(model)
             cube = f"the cube '{source}'" if source else "the cube"
@@ -147,9 +173,11 @@ def iter_prediction_blocks(models: Mapping[str, Predictor], ds: xr.Dataset, *, c
         rows = slice(y0, min(ny, y0 + step))
         vv = _read(ds, "vv", rows)
         vh = _read(ds, "vh", rows)
-        preds = {name: predict_radar(model, vv, vh, chunk_pixels=chunk_pixels, name=name, source=src)
+        observed = _observed(ds, rows)
+        preds = {name: predict_radar(model, vv, vh, chunk_pixels=chunk_pixels, name=name, source=src,
+                                     ndvi=observed)
                  for name, model in models.items()}
-        yield rows, _observed(ds, rows), preds
+        yield rows, observed, preds
 
 
 def fill_gaps(observed: np.ndarray, predicted: np.ndarray) -> np.ndarray:
@@ -222,8 +250,9 @@ def predict_cube(model: Predictor, ds: xr.Dataset, *, chunk_pixels: int = CHUNK_
     return predict_multi({label: model}, ds, chunk_pixels=chunk_pixels, progress=progress)[label]
 
 
-def _lazy_block(vv: np.ndarray, vh: np.ndarray, *, model, chunk_pixels, name, source) -> np.ndarray:
-    return predict_radar(model, vv, vh, chunk_pixels=chunk_pixels, name=name, source=source)
+def _lazy_block(vv: np.ndarray, vh: np.ndarray, ndvi: np.ndarray | None = None, *, model, chunk_pixels, name,
+                source) -> np.ndarray:
+    return predict_radar(model, vv, vh, chunk_pixels=chunk_pixels, name=name, source=source, ndvi=ndvi)
 
 
 def predict_cube_lazy(model: Predictor, ds: xr.Dataset, *, chunk_pixels: int = CHUNK_PIXELS,
@@ -247,11 +276,12 @@ def predict_cube_lazy(model: Predictor, ds: xr.Dataset, *, chunk_pixels: int = C
         return arr.rechunk((-1, step, -1))
 
     fn = partial(_lazy_block, model=model, chunk_pixels=int(chunk_pixels), name=label, source=_source(ds))
-    pred = da.map_blocks(fn, lazy("vv"), lazy("vh"), dtype=np.float32, meta=np.empty((0, 0, 0), np.float32))
-    filled = None
+    observed = None
     if "ndvi" in ds.data_vars:
         observed = lazy("ndvi").astype(np.float32)
         if "cloud" in ds.data_vars:
             observed = da.where(lazy("cloud").astype(bool), np.float32(np.nan), observed)
-        filled = da.where(da.isfinite(observed), observed, pred)
+    inputs = [lazy("vv"), lazy("vh")] + ([observed] if observed is not None and uses_ndvi(model) else [])
+    pred = da.map_blocks(fn, *inputs, dtype=np.float32, meta=np.empty((0, 0, 0), np.float32))
+    filled = None if observed is None else da.where(da.isfinite(observed), observed, pred)
     return _output_dataset(ds, label, pred, filled)

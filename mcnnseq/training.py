@@ -337,8 +337,15 @@ class TrainedModel:
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    def predict(self, X: np.ndarray, *, batch_size: int | None = None) -> np.ndarray:
+    @property
+    def uses_ndvi(self) -> bool:
+        """Whether the network takes the observed NDVI as input (see :class:`mcnnseq.prediction.Predictor`)."""
+        return bool(getattr(self.model, "uses_ndvi", False))
+
+    def predict(self, X: np.ndarray, *, ndvi: np.ndarray | None = None, batch_size: int | None = None) -> np.ndarray:
         """``X`` (n, t_in, 2) VV, VH in dB -> (n, t_out) float32 NDVI.
+
+        ``ndvi`` (n, t_out), the observed NDVI with NaN where missing, is ignored by radar-only networks.
 
         Runs in batches under ``torch.inference_mode()``, so memory stays bounded by ``batch_size``
         (default 512 on CPU — the attention's (B, N, A) tensors then stay in cache — 8192 on CUDA).

@@ -192,3 +192,26 @@ def test_a_real_trained_model_predicts_the_scene(cube):
     np.testing.assert_allclose(out["ndvi_pred"].values[:, 4, 2], trained.predict(pixel)[0], rtol=1e-5, atol=1e-6)
     assert np.isnan(out["ndvi_pred"].values[:, 1, 3]).all()
     assert np.isfinite(out["ndvi_filled"].values[:, 0, 0]).all()
+
+
+class ObservedEcho:
+    """A model that uses the observed NDVI: predicts the observed value where clear, -1 elsewhere."""
+
+    uses_ndvi = True
+    name = "echo"
+
+    def predict(self, X: np.ndarray, *, ndvi: np.ndarray) -> np.ndarray:
+        assert ndvi.shape == X.shape[:2] and ndvi.dtype == np.float32
+        return np.where(np.isfinite(ndvi), ndvi, -1.0).astype(np.float32)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_models_that_use_ndvi_get_the_observed_ndvi_and_only_it(cube, lazy):
+    out = (predict_cube_lazy if lazy else predict_cube)(ObservedEcho(), cube)
+    pred = np.asarray(out["ndvi_pred"].values)
+    observed = np.where(cube["cloud"].values, np.nan, cube["ndvi"].values)
+    complete = np.isfinite(cube["vv"].values).all(axis=0) & np.isfinite(cube["vh"].values).all(axis=0)
+    clear = np.isfinite(observed) & complete
+    np.testing.assert_array_equal(pred[clear], observed[clear])
+    assert (pred[~np.isfinite(observed) & complete] == -1).all()  # a cloudy value never reaches the model
+    assert np.isnan(pred[:, ~complete]).all()
