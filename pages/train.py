@@ -74,17 +74,20 @@ if job is not None and job.cube_key == cube.key:
 # ----------------------------------------------------------------------------------------- settings
 
 from mcnnseq.models.registry import get_spec  # noqa: E402  (torch only once the page needs it)
-from mcnnseq.training import OPTIMIZERS, TrainConfig  # noqa: E402
+from mcnnseq.training import OPTIMIZERS, PRESETS, TrainConfig  # noqa: E402
 
 st.subheader("New training run")
 models = st.multiselect("Models", list(state.MODEL_NAMES), default=state.selected_models(), key="train_models")
-preset = st.radio("Preset", ["quick", "paper"], horizontal=True, key="train_preset",
-                  format_func={"quick": "Quick look (a sample of pixels, few epochs: about a minute on a laptop CPU)",
-                               "paper": "Paper (§4.1: all training pixels, 50 epochs, batch 500, RMSprop, lr 0.001)"}.get)
-base = TrainConfig.quick() if preset == "quick" else TrainConfig.paper()
+preset = st.radio("Preset", ["quick", "default", "paper"], horizontal=True, key="train_preset",
+                  format_func=lambda p: f"{PRESETS[p].label} ({PRESETS[p].description})")
+base = TrainConfig.from_preset(preset)
 with st.expander("Hyper-parameters", expanded=False):
     c = st.columns(4)
-    epochs = c[0].number_input("Epochs", 1, 500, base.epochs, key=f"train_epochs:{preset}")
+    if base.max_steps is not None:      # a budget in optimiser steps (default, quick)
+        budget = c[0].number_input("Optimiser steps (at most)", 1, 1_000_000, base.max_steps,
+                                   key=f"train_steps:{preset}")
+    else:
+        budget = c[0].number_input("Epochs", 1, 500, base.epochs, key=f"train_epochs:{preset}")
     batch = c[1].number_input("Batch size", 1, 10_000, base.batch_size, key=f"train_batch:{preset}")
     lr = c[2].number_input("Learning rate", 1e-6, 1.0, base.lr, format="%.5f", key=f"train_lr:{preset}")
     optimizer = c[3].selectbox("Optimiser", OPTIMIZERS, index=OPTIMIZERS.index(base.optimizer), key=f"train_opt:{preset}")
@@ -92,7 +95,7 @@ with st.expander("Hyper-parameters", expanded=False):
     seed = c[0].number_input("Seed", 0, 2**31 - 1, base.seed, key=f"train_seed:{preset}")
     max_train = c[1].number_input("Training pixels (0 = all)", 0, 10**8, base.max_train_samples or 0,
                                   key=f"train_max:{preset}")
-    patience = c[2].number_input("Early-stopping patience (0 = off)", 0, 500, base.patience or 0,
+    patience = c[2].number_input("Early-stopping patience, in evaluations (0 = off)", 0, 500, base.patience or 0,
                                  key=f"train_patience:{preset}")
     hparams: dict[str, dict] = {}
     bad_hparams = []
@@ -114,12 +117,14 @@ with st.expander("Hyper-parameters", expanded=False):
                     bad_hparams.append(f"{spec.display_name} {key}")
         hparams[spec.name] = values
 
-configs = [base.__class__(**{**base.to_dict(), "model": get_spec(m).name, "epochs": int(epochs),
+budget_key = "max_steps" if base.max_steps is not None else "epochs"
+configs = [base.__class__(**{**base.to_dict(), "model": get_spec(m).name, budget_key: int(budget),
                              "batch_size": int(batch), "lr": float(lr), "optimizer": optimizer, "seed": int(seed),
                              "max_train_samples": int(max_train) or None, "patience": int(patience) or None,
                              "hparams": hparams.get(get_spec(m).name, {})})
            for m in models]
-label = f"{preset} preset, {int(epochs)} epochs" + (f", {int(max_train):,} training pixels" if max_train else "")
+label = (f"{preset} preset, " + (f"up to {int(budget):,} steps" if budget_key == "max_steps" else f"{int(budget)} epochs")
+         + (f", {int(max_train):,} training pixels" if max_train else ""))
 
 
 if bad_hparams:
@@ -139,9 +144,10 @@ if st.button("Train", type="primary", disabled=not models or bool(bad_hparams), 
 
 def _run_row(run: runs.Run, active: bool) -> dict:
     m = run.model
-    last = m.history[m.best_epoch - 1] if m.best_epoch and len(m.history) >= m.best_epoch else None
+    last = m.best_record
     return {"model": run.name, "active": active, "origin": run.origin, "how": run.label,
-            "epochs run": len(m.history), "best epoch": m.best_epoch, "stop": m.stop_reason,
+            "epochs run": round(m.history[-1].epoch, 2) if m.history else 0,
+            "best epoch": None if m.best_epoch is None else round(m.best_epoch, 2), "stop": m.stop_reason,
             "val R²": None if last is None else last.val_r2, "val RMSE": None if last is None else last.val_loss ** 0.5,
             "training pixels": m.n_train}
 

@@ -1,6 +1,6 @@
 """AppTest of the Train, Dates, Crops, Map and Export pages, on a small demo scene trained through the UI.
 
-One app session (module fixture) trains the three models for two epochs on a 24 x 24 demo scene via
+One app session (module fixture) trains the three models for four steps on a 24 x 24 demo scene via
 the Train page; each test then opens its page and checks what it draws against the core computed
 independently.
 """
@@ -64,7 +64,7 @@ def app():
         at.number_input(key="data_demo_size").set_value(SIZE)
         at.button(key="data_demo_go").click().run()
         at.switch_page("pages/train.py").run()
-        at.number_input(key="train_epochs:quick").set_value(2)
+        at.number_input(key="train_steps:quick").set_value(4)
         at.number_input(key="train_hp:mcnn_seq:hidden_size").set_value(16)  # small and quick
         at.number_input(key="train_hp:rnn:hidden_size").set_value(16)
         at.button(key="train_go").click().run()
@@ -91,9 +91,10 @@ def test_train_page_shows_the_finished_run_and_its_curves(app):
     np.testing.assert_allclose(values(cnn_val["y"]), [r.val_loss for r in models["CNN"].history])
     table = app.dataframe[0].value
     assert sorted(table["model"]) == ["CNN", "MCNN-Seq", "RNN"] and table["active"].all()
-    assert (table["epochs run"] == 2).all()
+    assert all(m.steps == 4 and m.history[-1].step == 4 for m in models.values())
+    assert (table["epochs run"] == [round(m.history[-1].epoch, 2) for m in models.values()]).all()
     assert models["MCNN-Seq"].model.config()["hidden_size"] == 16  # the hyper-parameter widgets reach the model
-    assert models["CNN"].config.epochs == 2 and models["CNN"].config.max_train_samples == 4000
+    assert models["CNN"].config.max_steps == 4 and models["CNN"].config.preset == "quick"
 
 
 def test_dates_page_matches_an_independent_evaluation(app):
@@ -192,7 +193,7 @@ def test_checkpoint_upload_good_and_bad(app):
 def test_stop_button_stops_a_long_run(app):
     open_page(app, "train")
     app.multiselect(key="train_models").set_value(["RNN"])
-    app.number_input(key="train_epochs:quick").set_value(400)
+    app.number_input(key="train_steps:quick").set_value(100_000)
     with fake_map():
         app.button(key="train_go").click().run()
     no_exception(app)
@@ -207,5 +208,5 @@ def test_stop_button_stops_a_long_run(app):
     assert job.status == "stopped"
     assert any("Training stopped" in w.value for w in app.warning)
     _, models = models_of(app)
-    assert models["RNN"] is job.results["RNN"] and len(models["RNN"].history) < 400
+    assert models["RNN"] is job.results["RNN"] and models["RNN"].steps < 100_000
     assert pd.notna(models["RNN"].best_epoch)

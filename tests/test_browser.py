@@ -123,16 +123,16 @@ def test_every_page_draws_and_switch_times(browser_page):
 
 
 def test_train_in_the_browser_then_every_page_with_models(browser_page):
-    """The CNN, quick preset cut to 1 epoch, on the default demo; then the model pages, the Map page's map included."""
+    """The CNN, quick preset cut to 50 steps, on the default demo; then the model pages, the Map page's map included."""
     page = browser_page
     _go(page, "Train")
     # show only the CNN on every page (and train only it): its scene prediction takes seconds on a CPU
     _keep_only_cnn(page, page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first)
     _keep_only_cnn(page, page.locator('[data-testid="stMain"] [data-testid="stMultiSelect"]').first)
     page.get_by_text("Hyper-parameters").click()
-    epochs = page.get_by_role("spinbutton", name="Epochs")
-    epochs.fill("1")
-    epochs.press("Enter")
+    steps = page.get_by_role("spinbutton", name="Optimiser steps (at most)")
+    steps.fill("50")
+    steps.press("Enter")
     wait_idle(page)
     page.get_by_role("button", name="Train", exact=True).click()
     page.locator('[data-testid="stProgress"]').first.wait_for(timeout=30_000)  # the live progress bar
