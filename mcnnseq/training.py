@@ -96,7 +96,9 @@ class TrainConfig:
 
     Initialisation: ``forget_bias`` sets every LSTM forget-gate bias (None = PyTorch's default);
     ``init_output_bias`` starts the output layer's bias (and MCNN-Seq's start value) at the mean
-    training NDVI. ``device``: "auto" (CUDA when present, else CPU), "cpu", "cuda".
+    training NDVI. ``input_noise``: standard deviation of a Gaussian noise added to the standardised
+    radar of every training batch (augmentation; 0 = off). ``device``: "auto" (CUDA when present, else
+    CPU), "cpu", "cuda".
     ``max_train_samples``/``max_val_samples``: a seeded random subset. ``num_threads``: torch
     intra-op threads during the run (None = leave torch's default). ``preset``: the preset this
     configuration came from (a label only; None for a hand-made one).
@@ -123,6 +125,7 @@ class TrainConfig:
     teacher_forcing_steps: int = 0
     forget_bias: float | None = None
     init_output_bias: bool = False
+    input_noise: float = 0.0
     device: str = "auto"
     max_train_samples: int | None = None
     max_val_samples: int | None = None
@@ -202,6 +205,7 @@ class TrainConfig:
         number("clip_norm", self.clip_norm, low=0.0, low_open=True, optional=True)
         number("teacher_forcing", self.teacher_forcing, low=0.0, high=1.0)
         number("forget_bias", self.forget_bias, low=-math.inf, optional=True)
+        number("input_noise", self.input_noise, low=0.0)
         if self.optimizer not in OPTIMIZERS:
             raise ModelConfigError(f"training: unknown optimizer {self.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
@@ -738,13 +742,16 @@ def fit(X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray | None = Non
                 model.train()
                 idx = perm[b * bs:(b + 1) * bs]
                 mb = train.mask[idx]
+                xb = train.x[idx]
+                if config.input_noise > 0:
+                    xb = xb + config.input_noise * torch.randn(xb.shape, generator=gen).to(device)
                 if teacher_forced:
                     p = _teacher_probability(config, step)
                     chosen = (torch.rand(mb.shape, generator=gen) < p).to(device) & (mb > 0)
                     teacher = torch.where(chosen, train.y[idx], torch.full_like(mb, math.nan))
-                    pred = model(train.x[idx], teacher=teacher)
+                    pred = model(xb, teacher=teacher)
                 else:
-                    pred = model(train.x[idx])
+                    pred = model(xb)
                 diff = (pred - train.y[idx]) * mb
                 se = (diff * diff).sum()
                 loss = se / mb.sum().clamp_min(1)

@@ -54,6 +54,9 @@ VARIANTS: dict[str, dict] = {
     "-early_stop": {"patience": None, "max_steps": None, "epochs": 50, "schedule": "constant",
                     "lr_patience": None},                    # the paper's 50 epochs, otherwise the recipe
     "+teacher_forcing": {"teacher_forcing": 0.5, "teacher_forcing_steps": 2000},
+    "+lr3e-3": {"lr": 3e-3},
+    "+weight_decay": {"optimizer": "adamw", "weight_decay": 0.1},
+    "+input_noise": {"input_noise": 0.3},
 }
 
 
@@ -144,6 +147,22 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _other_runs(mine: list) -> int:
+    """Study runs on this machine not started by this grid (another grid, a manual run): they take a slot too."""
+    own = {p.pid for p in mine} | {os.getpid()}
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in own:
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(part.endswith(b"recipe_study.py") for part in cmd) and b"run" in cmd:
+            count += 1
+    return count
+
+
 def cmd_grid(args) -> int:
     todo = [(c, m, v, s) for c in args.cubes for m in args.models for v in args.variants for s in args.seeds
             if (c, m, v, s) not in _done(args.out)]
@@ -151,7 +170,7 @@ def cmd_grid(args) -> int:
     running: list[subprocess.Popen] = []
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     while todo or running:
-        while todo and len(running) < args.jobs:
+        while todo and len(running) + _other_runs(running) < args.jobs:
             c, m, v, s = todo.pop(0)
             cmd = [sys.executable, __file__, "run", "--cube", c, "--model", m, "--variant", v, "--seed", str(s),
                    "--out", str(args.out)]

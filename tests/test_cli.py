@@ -88,3 +88,20 @@ def test_argument_errors_exit_2(argv):
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
+
+
+@pytest.mark.parametrize("flags,preset,budget", [([], "default", (None, 3)), (["--quick"], "quick", (None, 3)),
+                                                 (["--preset", "paper"], "paper", (None, 3)),
+                                                 (["--preset", "paper", "--epochs", "1"], "paper", (1, None))])
+def test_train_presets_budget_and_stop_reason(tmp_path, capsys, flags, preset, budget):
+    from mcnnseq.checkpoints import load_checkpoint
+
+    ckpt = tmp_path / "cnn.pt"
+    steps = [] if budget[1] is None else ["--steps", str(budget[1])]
+    assert main(["train", "--demo-size", "16", "--model", "cnn", *flags, *steps, "-o", str(ckpt)]) == 0
+    out = capsys.readouterr().out
+    assert "train " in out and "validation " in out and "test " in out and "pixels" in out
+    assert f"preset {preset}" in out and "stop: completed (the step/epoch budget is spent)" in out
+    trained = load_checkpoint(ckpt)
+    assert trained.config.preset == preset and (trained.config.epochs, trained.config.max_steps) == budget
+    assert trained.steps == (3 if budget[1] else trained.history[-1].step)

@@ -467,3 +467,13 @@ def test_default_preset_is_deterministic_and_learns_on_tiny_data():
     assert all(torch.equal(a.model.state_dict()[k], b.model.state_dict()[k]) for k in a.model.state_dict())
     assert [r.step for r in a.history] == [50, 100, 150]
     assert a.best_record.val_r2 > 0.5
+
+
+def test_input_noise_is_seeded_augmentation():
+    x, y = _data(n=16)
+    cfg = _config("cnn", epochs=2, input_noise=0.5)
+    a, b = fit(x, y, None, None, cfg), fit(x, y, None, None, cfg)
+    plain = fit(x, y, None, None, _config("cnn", epochs=2))
+    assert all(torch.equal(a.model.state_dict()[k], b.model.state_dict()[k]) for k in a.model.state_dict())
+    assert not torch.equal(a.model.head.weight, plain.model.head.weight)
+    np.testing.assert_array_equal(a.predict(x), a.predict(x))        # prediction adds no noise
