@@ -236,7 +236,7 @@ class TrainConfig:
 
 #: The default recipe (``TrainConfig.default``); every entry is measured in docs/training-recipe.md.
 DEFAULT_RECIPE: dict = dict(
-    epochs=None, max_steps=20_000, batch_size=64, optimizer="adam", lr=1e-3, warmup_steps=200,
+    epochs=None, max_steps=20_000, batch_size=64, optimizer="adam", lr=3e-3, warmup_steps=200,
     schedule="plateau", lr_factor=0.5, lr_patience=4, patience=10, eval_every=200, clip_norm=1.0,
     teacher_forcing=0.0, teacher_forcing_steps=0, forget_bias=1.0, init_output_bias=True,
 )
@@ -246,10 +246,12 @@ QUICK_CHANGES: dict = dict(max_steps=300, eval_every=50, patience=None, schedule
 
 PRESETS.update({
     "default": PresetInfo("default", "Default recipe",
-                          "trains until the validation loss stops improving (up to 20,000 steps): Adam with "
-                          "warm-up, gradient clipping, learning rate halved on plateaus, best weights kept"),
+                          f"trains until the validation loss stops improving (at most {DEFAULT_RECIPE['max_steps']:,} "
+                          "steps): Adam with warm-up, gradient clipping, learning rate halved on plateaus, best "
+                          "weights kept"),
     "quick": PresetInfo("quick", "Quick look",
-                        "the default recipe on a 300-step budget: about a minute on a laptop CPU"),
+                        f"the default recipe on a {QUICK_CHANGES['max_steps']}-step budget: about a minute on a "
+                        "laptop CPU"),
     "paper": PresetInfo("paper", "Paper (§4.1)",
                         "RMSprop, lr 0.001, batch 500, 50 epochs, all training pixels, as the paper"),
 })

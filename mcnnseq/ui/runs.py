@@ -80,6 +80,13 @@ def active_runs(cube: state.LoadedCube, *, selected_only: bool = True) -> dict[s
     return {name: runs[name] for name in state.MODEL_NAMES if name in runs and name in chosen}
 
 
+def _budget_text(model) -> str:
+    """"12,400 steps, default preset" or, for models saved before step counts existed, "50 epochs"."""
+    if model.steps:
+        return f"{model.steps:,} steps, {model.config.preset or 'custom'} preset"
+    return f"{len(model.history)} epochs"
+
+
 def offer_pretrained(cube: state.LoadedCube) -> str | None:
     """Load the shipped demo models once for the default demo scene; return a message if they cannot be used.
 
@@ -109,7 +116,7 @@ def _load_pretrained(cube: state.LoadedCube) -> str | None:
     for model in models.values():
         if model.name not in state.runs(cube):
             add_run(cube.key, Run(model=model, origin="pretrained",
-                                  label=f"pretrained on this demo scene ({len(model.history)} epochs)"))
+                                  label=f"pretrained on this demo scene ({_budget_text(model)})"))
     return None
 
 
