@@ -1,4 +1,4 @@
-"""Text and Markdown renderings of the metric tables (Table 4 and Table 3 forms) for the CLI and reports."""
+"""Text and Markdown renderings of the metric tables (Table 4 and Table 3 forms, error by gap) for the CLI and reports."""
 
 from __future__ import annotations
 
@@ -51,6 +51,41 @@ def format_crop_table(agreement: pd.DataFrame, *, markdown: bool = False, class_
         cells.append(str(int(g["n_pixels"].max())))
         rows.append(cells)
     return _render(header, rows, markdown=markdown)
+
+
+def format_group_table(table: pd.DataFrame, *, group: str, label: str | None = None, markdown: bool = False) -> str:
+    """Render a tidy score table (``model``, ``group``, ``r2``, ``rmse``, ``n``): one row per group, R²/RMSE per model.
+
+    For :attr:`mcnnseq.experiment.Evaluation.by_gap` (``group="k"``) and ``.by_days`` (``group="bucket"``).
+    Cells not scored (too few entries) show ``—``; the last column is the number of scored entries
+    (of the first model: every model is scored on the same hidden entries).
+    """
+    models = list(dict.fromkeys(table["model"]))
+    groups = list(dict.fromkeys(table[group])) if not isinstance(table[group].dtype, pd.CategoricalDtype) \
+        else list(table[group].cat.categories)
+    header = [label or group] + [f"{m} {k}" for m in models for k in ("R²", "RMSE")] + ["n"]
+    rows = []
+    for g in groups:
+        sub = table[table[group] == g]
+        cells = [str(g)]
+        for m in models:
+            r = sub[sub["model"] == m]
+            for k in ("r2", "rmse"):
+                v = r[k].iloc[0] if len(r) else float("nan")
+                cells.append("—" if pd.isna(v) else f"{v:.4f}")
+        cells.append(str(int(sub["n"].iloc[0])) if len(sub) else "0")
+        rows.append(cells)
+    return _render(header, rows, markdown=markdown)
+
+
+def format_gap_table(by_gap: pd.DataFrame, *, markdown: bool = False) -> str:
+    """Error by gap length: one row per k (hidden consecutive dates)."""
+    return format_group_table(by_gap, group="k", label="gap (dates)", markdown=markdown)
+
+
+def format_days_table(by_days: pd.DataFrame, *, markdown: bool = False) -> str:
+    """Error by days since the last clear observation: one row per bucket."""
+    return format_group_table(by_days, group="bucket", label="days since clear", markdown=markdown)
 
 
 def _render(header: list[str], rows: list[list[str]], *, markdown: bool) -> str:
