@@ -29,17 +29,48 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--scenario", choices=("50%", "70%", "none"), default="50%", help="demo cloud scenario")
 
 
+def _add_protocol_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("protocol (which pixels are samples, how they are split)")
+    g.add_argument("--protocol", choices=("real", "paper"), default=None,
+                   help="real: pixels with complete radar and enough clear NDVI dates (default on a --data cube); "
+                        "paper: only pixels clear on every observed date (default on the demo scene)")
+    g.add_argument("--split", choices=("random", "blocked"), default="random",
+                   help="random pixels (default), or square blocks of pixels wholly to train/validation/test")
+    g.add_argument("--block-size", type=int, default=None, metavar="N",
+                   help="side of the blocks of --split blocked, in pixels (default: automatic, at most 32)")
+
+
+def _protocol(args) -> str:
+    from mcnnseq.experiment import DEMO_PROTOCOL
+
+    chosen = getattr(args, "protocol", None)
+    return chosen or (DEMO_PROTOCOL if args.data is None else "real")
+
+
 def _load_experiment(args):
     from mcnnseq.experiment import demo_experiment, make_experiment
 
+    protocol, split, block = _protocol(args), getattr(args, "split", "random"), getattr(args, "block_size", None)
+    if block is not None and block < 1:
+        raise McnnSeqError(f"--block-size must be a positive number of pixels, got {block}")
     if args.data is None:
-        return demo_experiment(size=args.demo_size, seed=args.seed, scenario=args.scenario, split_seed=args.seed)
+        return demo_experiment(size=args.demo_size, seed=args.seed, scenario=args.scenario, split_seed=args.seed,
+                               protocol=protocol, split=split, block_size=block)
     ds = _open(args)
     if args.artificial_clouds:
         from mcnnseq.sim import add_artificial_clouds
 
         ds = add_artificial_clouds(ds, pixel_fraction=args.artificial_clouds, seed=args.seed)
-    return make_experiment(ds, seed=args.seed)
+    return make_experiment(ds, seed=args.seed, protocol=protocol, split=split, block_size=block)
+
+
+def _report_samples(exp) -> None:
+    """The sample summary on stdout; the warning (under 500 training pixels) on stderr."""
+    if exp.samples is not None:
+        print(exp.samples.summary(), flush=True)
+        warning = exp.samples.warning()
+        if warning:
+            print(f"warning: {exp.source}: {warning}", file=sys.stderr, flush=True)
 
 
 def _open(args):
@@ -80,14 +111,19 @@ def cmd_demo(args) -> int:
 def cmd_train(args) -> int:
     from mcnnseq.checkpoints import save_checkpoint
     from mcnnseq.experiment import train
+    from mcnnseq.models.registry import MODELS, get_spec
     from mcnnseq.training import Callback, TrainConfig
 
+    spec = get_spec(args.model)
+    if not spec.trainable:
+        raise McnnSeqError(f"--model {args.model}: {spec.display_name} has no weights to train; evaluate it "
+                           f"directly (evaluate --models {spec.name}); networks: {', '.join(MODELS)}")
     exp = _load_experiment(args)
     maker = TrainConfig.quick if args.quick else TrainConfig.paper
     overrides = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
                                    "patience": args.patience, "max_train_samples": args.max_train_samples,
                                    "device": args.device}.items() if v is not None}
-    config = maker(args.model, seed=args.seed, **overrides)
+    config = maker(spec.name, seed=args.seed, **overrides)
 
     class Printer(Callback):
         def on_epoch_end(self, r):
@@ -95,6 +131,7 @@ def cmd_train(args) -> int:
                   f"val loss {r.val_loss:.5f} R² {r.val_r2:.3f}  ({r.seconds:.1f} s)", flush=True)
 
     sizes = exp.split.sizes()
+    _report_samples(exp)
     print(f"{exp.source}: train {sizes['train']}, validation {sizes['val']}, test {sizes['test']} pixels; "
           f"model {config.model}, {config.epochs} epochs", flush=True)
     trained = train(exp, config, callbacks=[Printer()])
@@ -103,46 +140,83 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _load_models(paths: list[Path] | None, scenario: str):
-    from mcnnseq.checkpoints import load_checkpoint
+def _load_models(specs: list[str], exp) -> dict:
+    """``--models``: checkpoint paths and gap-filler names (``linear``, ``whittaker``), mixed, in order."""
+    from mcnnseq.checkpoints import check_compatible, load_checkpoint
+    from mcnnseq.models.registry import build_gap_filler, display_name, is_gap_filler
 
-    if not paths:
-        from mcnnseq.pretrained import load_demo_models
-
-        return load_demo_models(scenario)
     models = {}
-    for p in paths:
-        m = load_checkpoint(p)
-        models[m.name] = m
+    for spec in specs:
+        if is_gap_filler(spec):
+            models[display_name(spec)] = build_gap_filler(spec, dates=exp.ds["time"].values)
+            continue
+        m = load_checkpoint(Path(spec))
+        check_compatible(m, t_in=exp.ds.sizes["time"], t_out=exp.ds.sizes["time"])
+        name = m.name if m.name not in models else f"{m.name} ({Path(spec).name})"
+        models[name] = m
     return models
 
 
+def _check_trained_split(models: dict, exp) -> None:
+    """Warn when a checkpoint of this cube was trained on another protocol/split: its training pixels may be tested."""
+    here = exp.signature()
+    keys = ("protocol", "split", "split_seed", "block_size")
+    for name, m in models.items():
+        sig = getattr(m, "data_signature", None) or {}
+        if "protocol" not in sig or sig.get("source") != here.get("source"):
+            continue
+        if any(sig.get(k) != here.get(k) for k in keys):
+            trained = ", ".join(f"{k} {sig.get(k)}" for k in keys if sig.get(k) is not None)
+            print(f"warning: {name} was trained on this cube with {trained}, but is evaluated on another split: "
+                  "some of its training pixels may be test pixels here, which flatters its scores",
+                  file=sys.stderr, flush=True)
+
+
 def cmd_evaluate(args) -> int:
-    from mcnnseq.checkpoints import check_compatible
-    from mcnnseq.experiment import crop_metrics, evaluate
-    from mcnnseq.reporting import format_crop_table, format_date_table
+    from mcnnseq.experiment import crop_metrics, evaluate, gap_fillers
+    from mcnnseq.reporting import format_crop_table, format_date_table, format_days_table, format_gap_table
 
     t0 = time.perf_counter()
     if not args.models and args.data is None:
-        from mcnnseq.pretrained import demo_experiment_for_models
+        from mcnnseq.experiment import DEMO_PROTOCOL
+        from mcnnseq.pretrained import demo_experiment_for_models, load_demo_models
 
+        if _protocol(args) != DEMO_PROTOCOL or args.split != "random":
+            raise McnnSeqError("the shipped demo models were trained on the paper protocol's random split: evaluate "
+                               "them without --protocol/--split, or train models with those options and pass them "
+                               "with --models")
         exp = demo_experiment_for_models(args.scenario)
+        models = {**load_demo_models(args.scenario), **gap_fillers(exp)}
     else:
         exp = _load_experiment(args)
-    models = _load_models(args.models, args.scenario)
-    for m in models.values():
-        check_compatible(m, t_in=exp.ds.sizes["time"], t_out=exp.ds.sizes["time"])
+        if args.models:
+            models = _load_models(args.models, exp)
+        else:
+            models = gap_fillers(exp)
+            print("no --models given: evaluating the classic gap-fillers (linear, whittaker); pass checkpoints "
+                  "with --models to compare networks", flush=True)
+    _report_samples(exp)
+    _check_trained_split(models, exp)
     ev = evaluate(models, exp)
-    print(f"Per-date test R² and RMSE (Table 4 form) — {exp.source}, {exp.split.sizes()['test']} test pixels")
+    print(f"Per-date test R² and RMSE (Table 4 form) — {exp.source}, {exp.split.sizes()['test']} test pixels; "
+          "gap-fillers leave-one-date-out; — = fewer than 20 truths")
     print(format_date_table(ev.per_date))
     if "crop" in exp.ds.variables:
         _, agreement = crop_metrics(models, exp, evaluation=ev)
         print("\nPer-crop mean-profile agreement on the test pixels (Table 3 form)")
         print(format_crop_table(agreement))
+    print("\nError by gap length: k consecutive observed dates hidden on each test pixel (seeded), "
+          "R² and RMSE over the hidden values")
+    print(format_gap_table(ev.by_gap))
+    print("\nError by days since the last clear observation before the hidden dates")
+    print(format_days_table(ev.by_days))
     print(f"\n({time.perf_counter() - t0:.1f} s)")
     if args.csv:
         ev.per_date.to_csv(args.csv)
         print(f"wrote {args.csv}")
+    if args.json:
+        args.json.write_text(ev.to_json(indent=2) + "\n")
+        print(f"wrote {args.json}")
     return 0
 
 
@@ -151,9 +225,14 @@ def cmd_predict(args) -> int:
     from mcnnseq.io import write_geotiff_stack, write_netcdf
     from mcnnseq.prediction import predict_cube
 
+    from mcnnseq.models.registry import build_gap_filler, is_gap_filler
+
     ds = _open(args) if args.data is not None else _load_experiment(args).ds
-    model = load_checkpoint(args.model)
-    check_compatible(model, t_in=ds.sizes["time"], t_out=ds.sizes["time"])
+    if is_gap_filler(args.model):
+        model = build_gap_filler(args.model, dates=ds["time"].values)
+    else:
+        model = load_checkpoint(Path(args.model))
+        check_compatible(model, t_in=ds.sizes["time"], t_out=ds.sizes["time"])
 
     def progress(done: int, total: int) -> None:
         print(f"\rpredicting {100 * done / total:5.1f} %", end="", file=sys.stderr, flush=True)
@@ -187,9 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, required=True)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("train", help="train a model on a cube (paper protocol) and save a checkpoint")
+    p = sub.add_parser("train", help="train a model on a cube's training pixels and save a checkpoint")
     _add_data_options(p)
-    p.add_argument("--model", choices=("mcnn_seq", "cnn", "rnn"), default="mcnn_seq")
+    _add_protocol_options(p)
+    p.add_argument("--model", default="mcnn_seq", help="the network to train: mcnn_seq (default), cnn, rnn")
     p.add_argument("--quick", action="store_true", help="quick preset: a sample of pixels, few epochs")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
@@ -200,15 +280,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, required=True)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="print per-date (Table 4) and per-crop (Table 3) accuracy on the test pixels")
+    p = sub.add_parser("evaluate", help="print per-date (Table 4), per-crop (Table 3) and by-gap accuracy on the "
+                                        "test pixels")
     _add_data_options(p)
-    p.add_argument("--models", type=Path, nargs="*", help="checkpoints (default: the shipped demo models)")
+    _add_protocol_options(p)
+    p.add_argument("--models", nargs="*", metavar="MODEL",
+                   help="checkpoint files and/or the gap-fillers linear, whittaker (default: the shipped demo "
+                        "models plus linear and whittaker on the demo scene; linear and whittaker on a --data cube)")
     p.add_argument("--csv", type=Path, help="also write the per-date table as CSV")
+    p.add_argument("--json", type=Path, metavar="PATH",
+                   help="also write the results for scripts: split sizes, per-model mean R²/RMSE, by gap and by days")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="predict a whole cube; write NetCDF (.nc) or GeoTIFF (.tif) stacks")
     _add_data_options(p)
-    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--model", required=True, metavar="MODEL",
+                   help="a checkpoint file, or a gap-filler: linear, whittaker")
     p.add_argument("-o", "--output", type=Path, required=True)
     p.set_defaults(func=cmd_predict)
     return parser

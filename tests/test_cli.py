@@ -88,3 +88,76 @@ def test_argument_errors_exit_2(argv):
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
+
+
+def _sparse_cube_file(tmp_path) -> Path:
+    """A 24x24 cube, 12 dates, one of them observed on 2 % of the pixels, written to NetCDF."""
+    from conftest import make_tiny_cube
+    from mcnnseq.io import write_netcdf
+
+    ds = make_tiny_cube(nt=12, ny=24, nx=24, seed=2, cloud_fraction=0.3)
+    rng = np.random.default_rng(0)
+    ndvi = ds["ndvi"].values.copy()
+    ndvi[5][rng.random((24, 24)) > 0.02] = np.nan
+    ds["ndvi"] = (ds["ndvi"].dims, ndvi, ds["ndvi"].attrs)
+    ds["cloud"] = (ds["cloud"].dims, np.isnan(ndvi))
+    path = tmp_path / "sparse.nc"
+    write_netcdf(ds, path)
+    return path
+
+
+def test_evaluate_json_with_checkpoints_and_gap_fillers_mixed(tmp_path, capsys):
+    import json
+
+    ckpt = tmp_path / "cnn.pt"
+    assert main(["train", "--demo-size", "16", "--model", "cnn", "--epochs", "1", "-o", str(ckpt)]) == 0
+    capsys.readouterr()
+    out_json = tmp_path / "scores.json"
+    assert main(["evaluate", "--demo-size", "16", "--models", "linear", str(ckpt), "whittaker",
+                 "--json", str(out_json)]) == 0
+    out = capsys.readouterr().out
+    assert "Error by gap length" in out and "gap (dates)" in out and "days since clear" in out
+    doc = json.loads(out_json.read_text())
+    assert list(doc["models"]) == ["linear", "cnn", "whittaker"] and doc["protocol"] == "paper"
+    assert set(doc["split"]) == {"train", "val", "test"} and sum(doc["split"].values()) > 0
+    assert set(doc["models"]["cnn"]["gap_r2"]) == {"1", "2", "3", "4"}
+    assert isinstance(doc["models"]["linear"]["mean_r2"], float)
+
+
+def test_evaluate_protocols_and_the_few_pixels_warning(tmp_path, capsys):
+    cube = _sparse_cube_file(tmp_path)
+    assert main(["evaluate", "--data", str(cube), "--protocol", "paper", "--models", "linear"]) == 0
+    captured = capsys.readouterr()
+    assert "only" in captured.err and "fewer than 500" in captured.err
+    assert "2018-03-12 (missing on" in captured.err and "protocol 'real'" in captured.err
+    assert "paper protocol" in captured.out
+    paper_train = int(captured.out.split("train ")[1].split(",")[0].replace(",", ""))
+    out_json = tmp_path / "real.json"
+    assert main(["evaluate", "--data", str(cube), "--split", "blocked", "--json", str(out_json)]) == 0
+    captured = capsys.readouterr()
+    assert "Sparse dates" in captured.err and "2018-03-12" in captured.err
+    assert "evaluating the classic gap-fillers" in captured.out
+    import json
+
+    doc = json.loads(out_json.read_text())
+    assert doc["protocol"] == "real" and doc["split_kind"] == "blocked" and doc["block_size"] == 2
+    assert doc["split"]["train"] > 5 * paper_train and set(doc["models"]) == {"linear", "whittaker"}
+
+
+def test_protocol_flags_are_checked(tmp_path, capsys):
+    assert main(["evaluate", "--protocol", "real"]) == 2          # the shipped models: paper split only
+    assert "shipped demo models" in capsys.readouterr().err
+    assert main(["train", "--demo-size", "16", "--model", "linear", "-o", str(tmp_path / "x.pt")]) == 2
+    assert "no weights" in capsys.readouterr().err
+    assert main(["train", "--demo-size", "16", "--block-size", "0", "--split", "blocked",
+                 "-o", str(tmp_path / "x.pt")]) == 2
+    assert "--block-size" in capsys.readouterr().err
+
+
+def test_predict_with_a_gap_filler(tmp_path, capsys):
+    cube = _sparse_cube_file(tmp_path)
+    out = tmp_path / "lin.nc"
+    assert main(["predict", "--model", "whittaker", "--data", str(cube), "-o", str(out)]) == 0
+    ds = xr.open_dataset(out)
+    assert ds.attrs["model"] == "Whittaker" and np.isfinite(ds["ndvi_filled"].values).all()
+    ds.close()
