@@ -116,17 +116,25 @@ class Experiment:
         return sig
 
 
+def default_protocol(ds: xr.Dataset) -> str:
+    """:data:`DEMO_PROTOCOL` for the simulated demo scene (it carries ``simulator_version``), ``"real"`` otherwise."""
+    attrs = ds.attrs
+    return DEMO_PROTOCOL if attrs.get("simulated") and attrs.get("simulator_version") is not None else "real"
+
+
 def make_experiment(ds: xr.Dataset, *, seed: int = 0, protocol: str | None = None, split: str = "random",
                     block_size: int | None = None, base: Split | None = None) -> Experiment:
     """Validate ``ds``, select its samples under ``protocol`` and split them (seeded).
 
-    ``protocol``: ``"real"`` (default) or ``"paper"`` (see :mod:`mcnnseq.sampling`); ``split``:
-    ``"random"`` or ``"blocked"`` (``block_size`` pixels, default automatic). With ``base``, the split
-    is inherited from that paper split (the 70 % scenario; the protocol is then ``"paper"``).
+    ``protocol``: ``"real"`` or ``"paper"`` (see :mod:`mcnnseq.sampling`); by default
+    :func:`default_protocol` (the paper's on the simulated demo scene, whose shipped models were
+    trained on that split; the real-cloud protocol on every other cube). ``split``: ``"random"`` or
+    ``"blocked"`` (``block_size`` pixels, default automatic). With ``base``, the split is inherited
+    from that paper split (the 70 % scenario; the protocol is then ``"paper"``).
     """
     validate_cube(ds)
     if protocol is None:
-        protocol = "paper" if base is not None else "real"
+        protocol = "paper" if base is not None else default_protocol(ds)
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     samples, report = sample_pixels(ds, protocol=protocol)

@@ -345,15 +345,21 @@ def _random_split(idx: np.ndarray, shape, seed: int, fractions) -> Split:
                  test=np.sort(perm[n_train + n_val:]), shape=tuple(shape), seed=seed)
 
 
-def block_ids(shape: tuple[int, int], block_size: int) -> np.ndarray:
-    """``(y, x)`` int64: the id of the square block of ``block_size`` pixels each pixel falls in."""
+def block_ids(shape: tuple[int, int], block_size: int, index: np.ndarray | None = None) -> np.ndarray:
+    """The id of the square block of ``block_size`` pixels each pixel falls in.
+
+    ``(y, x)`` int64 for the whole grid, or ``(n,)`` for the flat pixel ``index`` only (no grid-sized array).
+    """
     ny, nx = shape
     nbx = -(-nx // block_size)
+    if index is not None:
+        iy, ix = np.divmod(np.asarray(index, dtype=np.int64), nx)
+        return (iy // block_size) * nbx + ix // block_size
     return (np.arange(ny)[:, None] // block_size) * nbx + (np.arange(nx)[None, :] // block_size)
 
 
 def _blocked_split(idx: np.ndarray, shape, seed: int, fractions, block_size: int, source) -> Split:
-    blocks = block_ids(shape, block_size).ravel()[idx]
+    blocks = block_ids(shape, block_size, idx)
     ids, inverse, counts = np.unique(blocks, return_inverse=True, return_counts=True)
     if ids.size < 3:
         raise DatacubeError(f"blocks of {block_size} pixels leave only {ids.size} block(s) with samples; at least 3 "

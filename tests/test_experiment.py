@@ -60,6 +60,10 @@ def test_demo_70_inherits_from_50():
     e50 = demo_experiment(size=32, seed=1, scenario="50%")
     e70 = demo_experiment(size=32, seed=1, scenario="70%")
     assert e50.protocol == e70.protocol == "paper"
+    # the demo scene keeps the paper protocol by default wherever it is split (the app calls make_experiment)
+    assert make_experiment(e50.ds).protocol == "paper" and make_experiment(e50.ds, protocol="real").protocol == "real"
+    real70 = demo_experiment(size=32, seed=1, scenario="70%", protocol="real")
+    assert real70.protocol == "real" and sum(real70.split.sizes().values()) > sum(e70.split.sizes().values())
     assert set(e70.split.train) <= set(e50.split.train)
     assert set(e70.split.val) <= set(e50.split.val)
     assert set(e50.split.test) <= set(e70.split.test)

@@ -215,6 +215,7 @@ def test_blocked_split_keeps_blocks_whole_with_the_fractions_and_the_seed():
     s = split_samples(samples, seed=4, kind="blocked", block_size=6)
     assert s.kind == "blocked" and s.block_size == 6
     ids = block_ids(samples.shape, 6).ravel()
+    assert np.array_equal(block_ids(samples.shape, 6, np.arange(ids.size)), ids)
     owner = {}
     for name in ("train", "val", "test"):
         for b in np.unique(ids[getattr(s, name)]):
