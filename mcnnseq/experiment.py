@@ -36,7 +36,7 @@ import xarray as xr
 
 from mcnnseq.datacube import reference_ndvi, validate_cube
 from mcnnseq.errors import DatacubeError
-from mcnnseq.gaps import GAP_LENGTHS, days_bucket, days_labels, make_gaps
+from mcnnseq.gaps import GAP_LENGTHS, days_bucket_index, days_labels, make_gaps
 from mcnnseq.prediction import call_predict, uses_ndvi
 from mcnnseq.sampling import (PROTOCOLS, SampleReport, Split, inherit_split, pixel_series, sample_pixels,
                               split_samples, with_split)
@@ -325,7 +325,7 @@ def evaluate(models: Mapping[str, object], exp: Experiment, *, k_values: Iterabl
     hidden = gaps.mask()
     truth = gaps.hidden(Y)
     ks = np.where(hidden, gaps.k[:, None], 0)
-    buckets = np.where(hidden, days_bucket(gaps.days_since_clear(obs, exp.dates)), "")
+    buckets = np.where(hidden, days_bucket_index(gaps.days_since_clear(obs, exp.dates)), -1)
     labels = days_labels()
     gap_rows, day_rows = [], []
     for name, m in models.items():
@@ -335,8 +335,9 @@ def evaluate(models: Mapping[str, object], exp: Experiment, *, k_values: Iterabl
             pred = preds[name][gaps.pixel]
         gap_rows.append(scores_by_group(truth, pred, ks, order=k_values, min_n=MIN_SCORED, column="k")
                         .assign(model=name))
-        day_rows.append(scores_by_group(truth, pred, buckets, order=labels, min_n=MIN_SCORED, column="bucket")
-                        .assign(model=name))
+        by_bucket = scores_by_group(truth, pred, buckets, order=range(len(labels)), min_n=MIN_SCORED,
+                                    column="bucket")
+        day_rows.append(by_bucket.assign(model=name, bucket=[labels[i] for i in by_bucket["bucket"]]))
     by_gap = pd.concat(gap_rows, ignore_index=True)[["model", "k", "r2", "rmse", "n"]]
     by_days = pd.concat(day_rows, ignore_index=True)[["model", "bucket", "r2", "rmse", "n"]]
     by_days["bucket"] = pd.Categorical(by_days["bucket"], categories=labels, ordered=True)

@@ -46,13 +46,16 @@ def days_labels(edges: Sequence[int] = DAYS_EDGES) -> list[str]:
     return labels + [f">{edges[-1]}", NONE_BEFORE]
 
 
+def days_bucket_index(days: np.ndarray, edges: Sequence[int] = DAYS_EDGES) -> np.ndarray:
+    """Position in :func:`days_labels` (int64, shape of ``days``) of each day count; NaN -> the last ("none before")."""
+    days = np.asarray(days, dtype=np.float64)
+    pos = np.searchsorted(np.asarray(edges, dtype=np.float64), days, side="left")
+    return np.where(np.isfinite(days), pos, len(edges) + 1).astype(np.int64)
+
+
 def days_bucket(days: np.ndarray, edges: Sequence[int] = DAYS_EDGES) -> np.ndarray:
     """Label (object array, shape of ``days``) of each day count; NaN -> ``"none before"``."""
-    days = np.asarray(days, dtype=np.float64)
-    labels = np.asarray(days_labels(edges), dtype=object)
-    pos = np.searchsorted(np.asarray(edges, dtype=np.float64), days, side="left")
-    pos = np.where(np.isfinite(days), pos, len(labels) - 1)
-    return labels[pos]
+    return np.asarray(days_labels(edges), dtype=object)[days_bucket_index(days, edges)]
 
 
 def _observed(values: np.ndarray) -> np.ndarray:

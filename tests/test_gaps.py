@@ -72,6 +72,9 @@ def test_days_since_the_last_clear_observation():
     # pixel 0: window = dates 2, 3; last clear before = date 0 (date 1 is cloudy)
     np.testing.assert_array_equal(days[0], [np.nan, np.nan, 59, 90, np.nan])
     assert np.isnan(days[1]).all()  # window at the start: none before
+    from mcnnseq.gaps import days_bucket_index
+
+    assert days_bucket_index(np.array([1, 21, np.nan])).tolist() == [0, 1, 6]
     labels = days_bucket(np.array([5, 20, 21, 59, 131, np.nan]))
     assert list(labels) == ["1–20", "1–20", "21–40", "41–70", ">130", NONE_BEFORE]
     assert days_labels()[-1] == NONE_BEFORE and len(days_labels()) == 7
