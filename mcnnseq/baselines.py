@@ -261,7 +261,8 @@ def _whittaker_pass(W: np.ndarray, WY: np.ndarray, Y: np.ndarray, nw: np.ndarray
     return z, gcv
 
 
-def whittaker_smooth(y: np.ndarray, t: np.ndarray | None = None, *, lambdas: Sequence[float] | float = WHITTAKER_LAMBDAS,
+def whittaker_smooth(y: np.ndarray, t: np.ndarray | None = None, *,
+                     lambdas: Sequence[float] | float = WHITTAKER_LAMBDAS,
                      hold_ends: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Whittaker-smooth each row of ``y`` (n, T) over its finite entries; λ per row by GCV over ``lambdas``.
 

@@ -1,4 +1,4 @@
-"""Text and Markdown renderings of the metric tables (Table 4 and Table 3 forms, error by gap) for the CLI and reports."""
+"""Text and Markdown renderings of the metric tables (Table 4, Table 3, error by gap) for the CLI and reports."""
 
 from __future__ import annotations
 

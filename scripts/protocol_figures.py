@@ -2,8 +2,10 @@
 
     nice -n 19 .venv/bin/python scripts/protocol_figures.py [--json out.json] [--models CKPT …] [--no-timing]
 
-On the shared real cube (``../shared/data/worldcereal_belgium_2021``; skipped when absent) and on any
-``--data`` cube given, for protocol ∈ {real, paper} × split ∈ {random, blocked}: the sample report,
+On the shared real cube (``../shared/data/worldcereal_belgium_2021``; skipped when absent), on two
+cubes derived from it — "+sparse month": one month left observed on 0.4 % of the pixels (seeded), as
+on the openEO cube of issue 7; "+clouds 50 %": ``add_artificial_clouds(pixel_fraction=0.5)`` — and on
+any ``--data`` cube given, for protocol ∈ {real, paper} × split ∈ {random, blocked}: the sample report,
 the split sizes and the linear / Whittaker scores (mean per-date R², R² by gap length k = 1…4). These
 need no training. ``--models`` adds checkpoints (trained on the matching protocol/split: the script
 warns like ``evaluate`` does when they were not). ``--timing`` (default on) times the gap-fillers on
@@ -63,6 +65,19 @@ def _cube_figures(ds, label: str, checkpoints: list[Path], seed: int) -> dict:
     return out
 
 
+def _sparse_month(ds, *, date: str, share: float, seed: int):
+    """``ds`` with ``date`` clear on only ``share`` of its pixels (seeded); the rest is lost, as under real clouds."""
+    import numpy as np
+
+    out = ds.copy(deep=True)
+    t = int(np.flatnonzero(out["time"].values == np.datetime64(date))[0])
+    ndvi = out["ndvi"].values
+    keep = np.random.default_rng(seed).random(ndvi.shape[1:]) < share
+    ndvi[t][~keep] = np.nan
+    out["cloud"].values[:] = np.isnan(ndvi)
+    return out
+
+
 def _timing() -> dict:
     import numpy as np
 
@@ -96,6 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     for path, options in cubes:
         ds = open_cube(path, **options)
         result[path.name] = _cube_figures(ds, path.name, list(args.models), args.seed)
+        if path == REAL_CUBE:
+            from mcnnseq.sim import add_artificial_clouds
+
+            sparse = _sparse_month(ds, date="2021-03-01", share=0.004, seed=args.seed)
+            result["+sparse month"] = _cube_figures(sparse, "+sparse month", [], args.seed)
+            clouded = add_artificial_clouds(ds, pixel_fraction=0.5, seed=args.seed)
+            result["+clouds 50 %"] = _cube_figures(clouded, "+clouds 50 %", [], args.seed)
     if not args.no_timing:
         result["timing"] = _timing()
     if args.json:

@@ -9,7 +9,8 @@ from mcnnseq.baselines import (LinearGapFill, WhittakerGapFill, second_differenc
 from mcnnseq.errors import ModelConfigError
 from mcnnseq.prediction import call_predict, uses_ndvi
 
-DATES = np.datetime64("2018-01-01") + np.array([0, 5, 17, 30, 44, 50, 71, 80, 95, 120, 130, 150], dtype="timedelta64[D]")
+DAY_OFFSETS = [0, 5, 17, 30, 44, 50, 71, 80, 95, 120, 130, 150]
+DATES = np.datetime64("2018-01-01") + np.array(DAY_OFFSETS, dtype="timedelta64[D]")
 DAYS = (DATES - DATES[0]).astype(np.float64)
 
 
