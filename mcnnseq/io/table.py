@@ -250,7 +250,7 @@ def _numeric(table: _Table, column: str, *, nodata: float | None) -> np.ndarray:
     else:
         text = raw.astype("string").str.strip()
         values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        bad = text.notna().to_numpy() & (text != "").to_numpy() & np.isnan(values)
+        bad = (text.fillna("") != "").to_numpy(dtype=bool) & np.isnan(values)
         if bad.any() and table.sep == ";":  # decimal commas ("0,53") in semicolon-separated files
             alt = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce").to_numpy(
                 dtype=np.float64, na_value=np.nan)
@@ -281,7 +281,7 @@ def _dates(table: _Table, column: str, *, allow_empty: bool = False) -> pd.Datet
             times = times.tz_convert("UTC").tz_localize(None)
     else:
         text = raw.astype("string").str.strip()
-        empty = (text.isna() | (text == "")).to_numpy()
+        empty = (text.fillna("") == "").to_numpy(dtype=bool)
         if empty.any() and not allow_empty:
             rows = np.flatnonzero(empty)
             raise table.error(f"{table.where(rows)} have no date; every row needs one", column)
@@ -383,7 +383,7 @@ def _ids(table: _Table, column: str) -> np.ndarray:
         values = raw.to_numpy()
     else:
         text = raw.astype("string").str.strip()
-        empty = (text.isna() | (text == "")).to_numpy()
+        empty = (text.fillna("") == "").to_numpy(dtype=bool)
         values = text.to_numpy(dtype=object, na_value=None)
     if empty.any():
         rows = np.flatnonzero(empty)
