@@ -214,6 +214,13 @@ def cmd_predict(args) -> int:
     ds = _open(args) if _data_given(args) else _load_experiment(args).ds
     model = load_checkpoint(args.model)
     check_compatible(model, t_in=ds.sizes["time"], t_out=ds.sizes["time"])
+    from mcnnseq.datacube import is_points
+
+    if is_points(ds) and Path(args.output).suffix.lower() in (".tif", ".tiff"):
+        from mcnnseq.errors import DatacubeError
+
+        raise DatacubeError("parcel/point series have no raster grid: write them as a table (-o filled.csv or "
+                            "filled.parquet) or NetCDF (.nc)", source=str(args.output))
 
     def progress(done: int, total: int) -> None:
         print(f"\rpredicting {100 * done / total:5.1f} %", end="", file=sys.stderr, flush=True)

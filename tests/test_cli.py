@@ -126,6 +126,9 @@ def test_a_parcel_table_trains_evaluates_and_gap_fills(tmp_path, capsys, one_tor
     assert filled.loc[~observed & filled["vv"].notna(), "ndvi_filled"].notna().all()  # gaps filled where radar
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "filled.parquet")[["ndvi_filled"]],
                                   filled[["ndvi_filled"]], check_dtype=False, atol=1e-6)
+    capsys.readouterr()
+    assert main(["predict", "--table", str(table), "--model", str(ckpt), "-o", str(tmp_path / "f.tif")]) == 2
+    assert "no raster grid: write them as a table" in capsys.readouterr().err
 
 
 def test_a_bad_table_is_one_line(tmp_path, capsys):
