@@ -15,8 +15,29 @@ from mcnnseq.errors import McnnSeqError
 
 
 def _add_data_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("data (a cube file, or the simulated demo scene when --data is not given)")
-    g.add_argument("--data", type=Path, help="NetCDF (.nc) or Zarr cube")
+    g = p.add_argument_group("data (a cube file, a STAC catalog, a parcel/point table, or the simulated demo "
+                             "scene when none is given)")
+    source = g.add_mutually_exclusive_group()
+    source.add_argument("--data", type=Path, help="NetCDF (.nc) or Zarr cube")
+    source.add_argument("--stac", metavar="CATALOG",
+                        help="STAC API URL or static catalog (catalog.json) with Sentinel-1 RTC and Sentinel-2 L2A "
+                             "items; needs --bbox, --start, --end")
+    source.add_argument("--table", type=Path, metavar="PATH",
+                        help="parcel/point table, CSV or Parquet, long form: id, date, vv, vh (dB), ndvi "
+                             "[, crop, lon, lat]")
+    g.add_argument("--bbox", nargs=4, type=float, metavar=("MINLON", "MINLAT", "MAXLON", "MAXLAT"),
+                   help="area to load from --stac, in degrees")
+    g.add_argument("--start", metavar="DATE", help="first date to load from --stac (YYYY-MM-DD)")
+    g.add_argument("--end", metavar="DATE", help="last date to load from --stac (YYYY-MM-DD)")
+    g.add_argument("--s1-collection", default=None, metavar="ID",
+                   help="Sentinel-1 RTC collection of --stac (default sentinel-1-rtc)")
+    g.add_argument("--s2-collection", default=None, metavar="ID",
+                   help="Sentinel-2 L2A collection of --stac (default sentinel-2-l2a)")
+    g.add_argument("--resolution", type=float, default=10.0, help="pixel size of --stac in metres (default 10)")
+    g.add_argument("--crs", default=None,
+                   help="grid CRS for --stac (default: the UTM zone of the bbox), or the CRS of a table's x/y columns")
+    g.add_argument("--tolerance-days", type=float, default=6.0,
+                   help="largest S1-S2 date gap when pairing dates of --stac or --table (default 6)")
     g.add_argument("--nodata", type=float, default=None, help="value to mask in every variable (e.g. 65535)")
     g.add_argument("--sigma0", choices=("auto", "db", "linear"), default="auto",
                    help="how radar values are stored (default: auto-detect dB or linear)")
@@ -44,7 +65,12 @@ def _protocol(args) -> str:
     from mcnnseq.experiment import DEMO_PROTOCOL
 
     chosen = getattr(args, "protocol", None)
-    return chosen or (DEMO_PROTOCOL if args.data is None else "real")
+    return chosen or (DEMO_PROTOCOL if not _data_given(args) else "real")
+
+
+def _data_given(args) -> bool:
+    """True when the user named data (--data, --stac or --table); otherwise the demo scene is used."""
+    return any(getattr(args, k, None) is not None for k in ("data", "stac", "table"))
 
 
 def _load_experiment(args):
@@ -53,7 +79,7 @@ def _load_experiment(args):
     protocol, split, block = _protocol(args), getattr(args, "split", "random"), getattr(args, "block_size", None)
     if block is not None and block < 1:
         raise McnnSeqError(f"--block-size must be a positive number of pixels, got {block}")
-    if args.data is None:
+    if not _data_given(args):
         return demo_experiment(size=args.demo_size, seed=args.seed, scenario=args.scenario, split_seed=args.seed,
                                protocol=protocol, split=split, block_size=block)
     ds = _open(args)
@@ -74,18 +100,49 @@ def _report_samples(exp) -> None:
 
 
 def _open(args):
+    """The cube named by --data, --stac or --table, with the decode options that apply to it."""
+    from mcnnseq.errors import DatacubeError
+
+    stac_only = {"--bbox": args.bbox, "--start": args.start, "--end": args.end,
+                 "--s1-collection": args.s1_collection, "--s2-collection": args.s2_collection}
+    if args.stac is None:
+        given = [flag for flag, value in stac_only.items() if value is not None]
+        if given:
+            raise DatacubeError(f"{', '.join(given)} only appl{'y' if len(given) > 1 else 'ies'} to --stac",
+                                source="command line")
+    if args.stac is not None:
+        from mcnnseq.io.stac import S1_COLLECTION, S2_COLLECTION, open_stac
+
+        missing = [flag for flag in ("--bbox", "--start", "--end") if stac_only[flag] is None]
+        if missing:
+            raise DatacubeError(f"--stac needs {', '.join(missing)} (the area in degrees and the dates to load)",
+                                source=args.stac)
+        return open_stac(args.stac, bbox=tuple(args.bbox), start=args.start, end=args.end,
+                         s1_collection=args.s1_collection or S1_COLLECTION,
+                         s2_collection=args.s2_collection or S2_COLLECTION, resolution=args.resolution,
+                         crs=args.crs, tolerance_days=args.tolerance_days)
+    if args.table is not None:
+        from mcnnseq.io.table import open_table
+
+        if args.sigma0_log_dn is not None:
+            raise DatacubeError("--sigma0-log-dn does not apply to tables (give vv/vh in dB or linear sigma0)",
+                                source=str(args.table))
+        return open_table(args.table, crs=args.crs, sigma0=args.sigma0, nodata=args.nodata,
+                          tolerance_days=args.tolerance_days)
     from mcnnseq.io import open_cube
 
     opts = {"nodata": args.nodata, "sigma0": args.sigma0}
     if args.sigma0_log_dn is not None:
         opts["sigma0_log_dn"] = tuple(args.sigma0_log_dn)
+    if args.crs is not None:
+        opts["crs"] = args.crs
     return open_cube(args.data, **opts)
 
 
 def cmd_info(args) -> int:
     from mcnnseq.datacube import summarize_cube, validate_cube
 
-    if args.data is None:
+    if not _data_given(args):
         from mcnnseq.sim import simulate_scene
 
         ds = simulate_scene(size=args.demo_size, seed=args.seed, scenario=args.scenario)
@@ -93,6 +150,8 @@ def cmd_info(args) -> int:
         ds = _open(args)
     validate_cube(ds)
     print(summarize_cube(ds, source=str(args.data) if args.data else None).to_text())
+    if ds.attrs.get("pairing"):
+        print(f"pairing     {ds.attrs['pairing']}")
     return 0
 
 
@@ -173,11 +232,12 @@ def _check_trained_split(models: dict, exp) -> None:
 
 
 def cmd_evaluate(args) -> int:
+    from mcnnseq.datacube import crop_class_names
     from mcnnseq.experiment import crop_metrics, evaluate, gap_fillers
     from mcnnseq.reporting import format_crop_table, format_date_table, format_days_table, format_gap_table
 
     t0 = time.perf_counter()
-    if not args.models and args.data is None:
+    if not args.models and not _data_given(args):
         from mcnnseq.experiment import DEMO_PROTOCOL
         from mcnnseq.pretrained import demo_experiment_for_models, load_demo_models
 
@@ -204,7 +264,7 @@ def cmd_evaluate(args) -> int:
     if "crop" in exp.ds.variables:
         _, agreement = crop_metrics(models, exp, evaluation=ev)
         print("\nPer-crop mean-profile agreement on the test pixels (Table 3 form)")
-        print(format_crop_table(agreement))
+        print(format_crop_table(agreement, class_names=crop_class_names(exp.ds)))
     print("\nError by gap length: k consecutive observed dates hidden on each test pixel (seeded), "
           "R² and RMSE over the hidden values")
     print(format_gap_table(ev.by_gap))
@@ -225,9 +285,15 @@ def cmd_predict(args) -> int:
     from mcnnseq.io import write_geotiff_stack, write_netcdf
     from mcnnseq.prediction import predict_cube
 
+    from mcnnseq.datacube import is_points
     from mcnnseq.models.registry import build_gap_filler, is_gap_filler
 
-    ds = _open(args) if args.data is not None else _load_experiment(args).ds
+    ds = _open(args) if _data_given(args) else _load_experiment(args).ds
+    if is_points(ds) and Path(args.output).suffix.lower() in (".tif", ".tiff"):
+        from mcnnseq.errors import DatacubeError
+
+        raise DatacubeError("parcel/point series have no raster grid: write them as a table (-o filled.csv or "
+                            "filled.parquet) or NetCDF (.nc)", source=str(args.output))
     if is_gap_filler(args.model):
         model = build_gap_filler(args.model, dates=ds["time"].values)
     else:
@@ -240,7 +306,12 @@ def cmd_predict(args) -> int:
     out = predict_cube(model, ds, progress=progress)
     print(file=sys.stderr)
     target = Path(args.output)
-    if target.suffix.lower() in (".tif", ".tiff"):
+    if target.suffix.lower() in (".csv", ".parquet", ".pq"):
+        from mcnnseq.io.table import write_table
+
+        write_table(out, target, cube=ds)  # the input's series beside ndvi_pred / ndvi_filled, one row per id and date
+        print(f"wrote {target}")
+    elif target.suffix.lower() in (".tif", ".tiff"):
         stem = target.with_suffix("")
         for var in ("ndvi_pred", "ndvi_filled"):
             path = stem.parent / f"{stem.name}_{var}.tif"
@@ -292,7 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write the results for scripts: split sizes, per-model mean R²/RMSE, by gap and by days")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("predict", help="predict a whole cube; write NetCDF (.nc) or GeoTIFF (.tif) stacks")
+    p = sub.add_parser("predict", help="predict a whole cube; write NetCDF (.nc), GeoTIFF (.tif) stacks, or for a "
+                                       "--table a table (.csv, .parquet)")
     _add_data_options(p)
     p.add_argument("--model", required=True, metavar="MODEL",
                    help="a checkpoint file, or a gap-filler: linear, whittaker")

@@ -376,8 +376,8 @@ def crop_metrics(models: Mapping[str, object], exp: Experiment, *, by: str = "cr
     Returns ``(profiles, agreement)``: ``profiles`` tidy rows (model, class, time, obs_mean, obs_std,
     pred_mean, pred_std, …, ±2σ bands); ``agreement`` (model, class) -> r2, rmse between the mean curves.
     """
+    from mcnnseq.datacube import crop_class_names
     from mcnnseq.metrics import class_profiles, profile_agreement
-    from mcnnseq.paper import CROP_CLASSES
 
     if by not in exp.ds.variables:
         raise DatacubeError(f"has no '{by}' map, so there are no per-{by} profiles", source=exp.source, variable=by)
@@ -387,7 +387,7 @@ def crop_metrics(models: Mapping[str, object], exp: Experiment, *, by: str = "cr
     ref = np.asarray(reference_ndvi(exp.ds).values)
     classes = np.asarray(exp.ds[by].values)
     mask = exp.split.masks()["test"]
-    names = CROP_CLASSES if by == "crop" else None
+    names = crop_class_names(exp.ds) if by == "crop" else None
     profiles, agreement = [], []
     for name in models:
         pred = np.full((nt, ny, nx), np.nan, dtype=np.float32)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 
@@ -33,15 +35,22 @@ def format_date_table(table: pd.DataFrame, *, markdown: bool = False) -> str:
     return _render(header, rows, markdown=markdown)
 
 
-def format_crop_table(agreement: pd.DataFrame, *, markdown: bool = False, class_column: str = "crop") -> str:
-    """Render :func:`mcnnseq.experiment.crop_metrics`' agreement: one row per class, R²/RMSE per model."""
+def format_crop_table(agreement: pd.DataFrame, *, markdown: bool = False, class_column: str = "crop",
+                      class_names: Mapping[int, str] | None = None) -> str:
+    """Render :func:`mcnnseq.experiment.crop_metrics`' agreement: one row per class, R²/RMSE per model.
+
+    ``class_names`` (code -> name, e.g. :func:`mcnnseq.datacube.crop_class_names`) labels the crop
+    classes; default: the paper's classes.
+    """
     from mcnnseq.paper import CROP_CLASSES
+
+    names = CROP_CLASSES if class_names is None else class_names
 
     models = list(dict.fromkeys(agreement["model"]))
     header = [class_column] + [f"{m} {k}" for m in models for k in ("R²", "RMSE")] + ["pixels"]
     rows = []
     for cls, g in agreement.groupby(class_column, sort=True):
-        label = CROP_CLASSES.get(int(cls), str(cls)) if class_column == "crop" else str(cls)
+        label = names.get(int(cls), str(cls)) if class_column == "crop" else str(cls)
         cells = [label]
         for m in models:
             r = g[g["model"] == m]

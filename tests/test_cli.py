@@ -161,3 +161,58 @@ def test_predict_with_a_gap_filler(tmp_path, capsys):
     ds = xr.open_dataset(out)
     assert ds.attrs["model"] == "Whittaker" and np.isfinite(ds["ndvi_filled"].values).all()
     ds.close()
+
+
+def _parcel_table():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_tables", ROOT / "tests/data/make_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.parcel_table
+
+
+def test_a_parcel_table_trains_evaluates_and_gap_fills(tmp_path, capsys, one_torch_thread):
+    """A long-form CSV of 300 parcels with irregular S1 and S2 dates (two S1 tracks) through the whole CLI."""
+    import pandas as pd
+
+    table = tmp_path / "parcels.csv"
+    _parcel_table()(300, seed=3).to_csv(table, index=False)
+    assert main(["info", "--table", str(table)]) == 0
+    out = capsys.readouterr().out
+    assert "points      300 ids" in out and "per id the nearest radar row" in out
+    ckpt = tmp_path / "cnn.pt"
+    assert main(["train", "--table", str(table), "--model", "cnn", "--epochs", "2", "--batch-size", "64",
+                 "-o", str(ckpt)]) == 0
+    out = capsys.readouterr().out
+    assert "parcels.csv: train " in out and ckpt.exists()
+    scores = tmp_path / "scores.json"
+    assert main(["evaluate", "--table", str(table), "--models", str(ckpt), "linear", "--json", str(scores)]) == 0
+    out = capsys.readouterr().out
+    assert "Table 4 form" in out and "test pixels" in out
+    import json
+
+    doc = json.loads(scores.read_text())
+    assert doc["protocol"] == "real" and set(doc["models"]) == {"cnn", "linear"}
+    assert doc["split"]["test"] > 0 and isinstance(doc["models"]["cnn"]["mean_r2"], float)
+    assert "maize" in out and "winter wheat" in out  # the table's crop names, not the paper's classes
+    for name in ("filled.csv", "filled.parquet"):
+        assert main(["predict", "--table", str(table), "--model", str(ckpt), "-o", str(tmp_path / name)]) == 0
+    filled = pd.read_csv(tmp_path / "filled.csv")
+    assert filled["id"].nunique() == 300 and {"ndvi", "ndvi_pred", "ndvi_filled"} <= set(filled.columns)
+    observed = filled["ndvi"].notna()
+    assert (filled.loc[observed, "ndvi_filled"] == filled.loc[observed, "ndvi"]).all()
+    assert filled.loc[~observed & filled["vv"].notna(), "ndvi_filled"].notna().all()  # gaps filled where radar
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "filled.parquet")[["ndvi_filled"]],
+                                  filled[["ndvi_filled"]], check_dtype=False, atol=1e-6)
+    capsys.readouterr()
+    assert main(["predict", "--table", str(table), "--model", str(ckpt), "-o", str(tmp_path / "f.tif")]) == 2
+    assert "no raster grid: write them as a table" in capsys.readouterr().err
+
+
+def test_a_bad_table_is_one_line(tmp_path, capsys):
+    table = tmp_path / "bad.csv"
+    table.write_text("id,date,vv,vh\np1,2021-01-01,-10,-17\n")
+    assert main(["info", "--table", str(table)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: bad.csv: missing column 'ndvi'") and "Traceback" not in err
