@@ -207,6 +207,9 @@ def standardize_lazy(raw: xr.Dataset, *, source: str | None, chunks: Chunks = "a
     blocks = prepared.rename({k: v for k, v in mapping.items() if k != v})
     cube = xr.map_blocks(_standardize_block, blocks, kwargs={"options": options, "coords": tuple(template.coords)},
                          template=template)
+    # coordinates that are not along y/x come from the template (else each would compute a block)
+    cube = cube.assign_coords({name: template[name].variable for name in template.coords
+                               if not {"y", "x"} & set(template[name].dims)})
     for name in cube.variables:
         cube.variables[name].attrs = dict(template.variables[name].attrs)
         cube.variables[name].encoding = dict(decoded[0].variables[name].encoding) \

@@ -183,6 +183,10 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike, *, validate: bool = Tr
     """
     path = Path(path)
     out = _prepare_for_file(ds, source=path.name, validate=validate)
+    for name in out.data_vars:  # to_netcdf(encoding=) replaces the encoding that carried it
+        gm = out.variables[name].encoding.get("grid_mapping")
+        if gm and gm in out.variables:
+            out.variables[name].attrs["grid_mapping"] = gm
     encoding = {str(name): {"zlib": True, "complevel": 4} for name in out.data_vars}
     tmp = _temporary_sibling(path)
     try:
