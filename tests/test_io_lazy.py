@@ -144,3 +144,23 @@ def test_lazy_zarr_from_another_producer_with_dim_aliases(tmp_path):
     lazy = open_cube(tmp_path / "f.zarr", chunks=4)
     assert_lazy(lazy)
     xr.testing.assert_identical(lazy.compute(), eager)
+
+
+@pytest.mark.parametrize("stack", ["stack_described", "stack_csv"])
+def test_geotiff_stacks_lazily_equal_in_memory(stack):
+    from mcnnseq.io import open_geotiff_stack
+
+    eager = open_geotiff_stack(DATA / stack)
+    lazy = open_geotiff_stack(DATA / stack, chunks=(3, 4))
+    assert_lazy(lazy)
+    xr.testing.assert_identical(lazy.compute(), eager)
+
+
+def test_written_geotiff_stack_round_trips_lazily(tmp_path):
+    from mcnnseq.io import open_geotiff_stack, write_geotiff_stack
+
+    cube = make_tiny_cube(with_truth=True, seed=4, ny=9, nx=11)
+    write_geotiff_stack(cube, tmp_path / "out")
+    lazy = open_geotiff_stack(tmp_path / "out", chunks=5, max_pixels=10)  # the limit is for memory only
+    assert_lazy(lazy)
+    xr.testing.assert_identical(lazy.compute(), cube)
