@@ -204,15 +204,29 @@ def cluster_client(*, workers: int | None = None, scheduler: str | None = None, 
     n = 1 if workers is None else int(workers)
     if n < 1:
         raise ValueError(f"workers must be at least 1, got {workers!r}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "Port 8787 is already in use" and friends
-        cluster = LocalCluster(n_workers=n, threads_per_worker=int(threads_per_worker), processes=processes,
-                               dashboard_address=None, memory_limit=memory_limit)
+    import logging
+
+    import dask
+
+    # a local cluster is an implementation detail here: its INFO chatter and the "still alive, killing"
+    # notices of a worker slow to stop on a busy machine are not the user's business (errors still show)
+    loggers = [logging.getLogger(name) for name in ("distributed", "tornado")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
     try:
-        with Client(cluster, set_as_default=False) as client:
-            yield client
+        with dask.config.set({"logging.distributed": "error"}), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Port 8787 is already in use" and friends
+            cluster = LocalCluster(n_workers=n, threads_per_worker=int(threads_per_worker), processes=processes,
+                                   dashboard_address=None, memory_limit=memory_limit)
+        try:
+            with Client(cluster, set_as_default=False) as client:
+                yield client
+        finally:
+            cluster.close()
     finally:
-        cluster.close()
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 # ------------------------------------------------------------------------------------------ the blocks
