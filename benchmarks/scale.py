@@ -18,6 +18,8 @@ Measured (one process per worker, one thread each, torch with one thread):
   first block to the last (cluster start and the model's load on each worker excluded, printed apart);
 * ``mcnn_seq_px_per_s``: the same for MCNN-Seq on the top-left ``--mcnn-size`` square, on
   ``--mcnn-workers`` workers;
+* ``px_per_cpu_s_1_worker`` / ``px_per_cpu_s_2_workers``: pixels per CPU-second of all processes of the run
+  (workers, client, scheduler) — what parallelism costs, readable even on a machine busy with other work;
 * ``peak_rss_gb``: the largest peak resident memory (``VmHWM``) of any single process — this one (the
   client and the LocalCluster's scheduler) and every worker — sampled every 0.2 s while they run.
 
@@ -174,6 +176,14 @@ def build_cube(path: Path, size: int, *, chunk: int = 512) -> dict:
 
 # ------------------------------------------------------------------------------------------ runs
 
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of the calling process (a worker, or this one)."""
+    import psutil
+
+    t = psutil.Process().cpu_times()
+    return float(t.user + t.system)
+
+
 def run(cube, model_path: Path, out: Path, *, workers: int, chunks, label: str) -> dict:
     """Predict ``cube`` on a new LocalCluster of ``workers`` processes; return the timings."""
     from mcnnseq.distributed import PortableModel, cluster_client, predict_scene, open_prediction
@@ -190,7 +200,10 @@ def run(cube, model_path: Path, out: Path, *, workers: int, chunks, label: str) 
 
     with cluster_client(workers=workers, threads_per_worker=1) as client:
         started = time.perf_counter() - t0
+        cpu_before = sum(client.run(_cpu_seconds).values()) + _cpu_seconds()
         summary = predict_scene(spec, cube, out, client=client, chunks=chunks, progress=progress, torch_threads=1)
+        cpu_workers = client.run(_cpu_seconds)
+        cpu = sum(cpu_workers.values()) + _cpu_seconds() - cpu_before
     total = time.perf_counter() - t0
     check = open_prediction(out)
     crs = check.rio.crs
@@ -198,7 +211,8 @@ def run(cube, model_path: Path, out: Path, *, workers: int, chunks, label: str) 
     result = {"pixels": summary.pixels, "seconds": summary.seconds, "px_per_s": summary.px_per_s,
               "blocks": summary.blocks, "workers": summary.workers, "cluster_start_s": started,
               "setup_and_load_s": total - summary.seconds, "output_crs": crs.to_string() if crs else None,
-              "output_dates_ok": dates_ok, "pixels_incomplete_radar": summary.pixels_incomplete_radar}
+              "output_dates_ok": dates_ok, "pixels_incomplete_radar": summary.pixels_incomplete_radar,
+              "cpu_seconds": cpu, "px_per_cpu_s": summary.pixels / cpu if cpu > 0 else None}
     check.close()
     print(f"{label}: {summary.pixels:,} px in {summary.seconds:.1f} s = {summary.px_per_s:,.0f} px/s on "
           f"{summary.workers} worker(s) ({summary.blocks} blocks; cluster start + model load "
@@ -258,6 +272,10 @@ def main() -> None:
             "px_per_s_2_workers": round(two["px_per_s"], 1),
             "mcnn_seq_px_per_s": round(mcnn["px_per_s"], 1) if mcnn else None,
             "scaling_2_vs_1": round(two["px_per_s"] / one["px_per_s"], 3),
+            # CPU seconds of every process (workers, client, scheduler) per run: on a machine busy with other
+            # work, px per CPU-second of 2 workers vs 1 shows what the parallel run costs in overhead
+            "px_per_cpu_s_1_worker": round(one["px_per_cpu_s"], 1),
+            "px_per_cpu_s_2_workers": round(two["px_per_cpu_s"], 1),
             "mcnn_seq_pixels": mcnn["pixels"] if mcnn else None,
             "mcnn_seq_workers": args.mcnn_workers if mcnn else None,
             "output_crs": two["output_crs"],

@@ -12,7 +12,7 @@ import pytest
 import xarray as xr
 
 from conftest import make_tiny_cube
-from mcnnseq.errors import CheckpointError, ClusterError, ModelConfigError
+from mcnnseq.errors import CheckpointError, ClusterError, DatacubeError, ModelConfigError
 from mcnnseq.io import open_cube, write_zarr
 from mcnnseq.prediction import predict_cube
 
@@ -192,3 +192,15 @@ def test_cli_predicts_on_an_existing_scheduler_and_refuses_tif(client, scene, tm
     rc = main(["predict", "--data", str(scene["store"]), "--model", str(scene["ckpt"]), "-o", str(tmp_path / "y.zarr"),
                "--workers", "2", "--scheduler", client.scheduler.address])
     assert rc == 2 and "not both" in capsys.readouterr().err
+
+
+def test_a_bad_block_fails_the_run_with_the_files_message_and_leaves_nothing(client, scene, tmp_path):
+    cube = make_tiny_cube(nt=6, ny=20, nx=18, seed=7)
+    cube["ndvi"].values[1, 2, 16] = 1.8  # NDVI out of range in a block the lazy opener does not sample
+    raw = xr.Dataset({"VV": cube["vv"], "VH": cube["vh"], "NDVI": cube["ndvi"]}).rio.write_crs("EPSG:32611")
+    raw.to_netcdf(tmp_path / "bad_block.nc")
+    lazy = open_cube(tmp_path / "bad_block.nc", chunks=6)
+    with pytest.raises(DatacubeError) as info:  # raised on a worker, re-raised here with its message
+        predict_scene(PortableModel.from_checkpoint(scene["ckpt"]), lazy, tmp_path / "out.zarr", client=client)
+    assert "bad_block.nc" in str(info.value) and "outside" in str(info.value)
+    assert not (tmp_path / "out.zarr").exists() and not list(tmp_path.glob(".*partial*"))

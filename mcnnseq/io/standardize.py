@@ -50,8 +50,8 @@ def check_size(n_time: int, n_y: int, n_x: int, *, max_pixels: int | None, sourc
         raise DatacubeError(
             f"is too large: {n_time} dates x {n_y} x {n_x} pixels = {cells:,} cells, more than "
             f"max_pixels={max_pixels:,} (about {13 * cells / 1e9:.1f} GB in memory); open it lazily instead "
-            "(chunks='auto' in Python, --chunks on the command line: read and predicted block by block), cut out "
-            "an area of interest first, or raise max_pixels", source=source)
+            "(open_cube(..., chunks='auto'); on the command line `predict --chunks auto` or --workers N: read and "
+            "predicted block by block), cut out an area of interest first, or raise max_pixels", source=source)
 
 
 def rename_dims(raw: xr.Dataset, *, source: str | None) -> xr.Dataset:
