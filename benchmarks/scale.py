@@ -20,8 +20,9 @@ Measured (one process per worker, one thread each, torch with one thread):
   ``--mcnn-workers`` workers;
 * ``px_per_cpu_s_1_worker`` / ``px_per_cpu_s_2_workers``: pixels per CPU-second of all processes of the run
   (workers, client, scheduler) — what parallelism costs, readable even on a machine busy with other work;
-* ``peak_rss_gb``: the largest peak resident memory (``VmHWM``) of any single process — this one (the
-  client and the LocalCluster's scheduler) and every worker — sampled every 0.2 s while they run.
+* ``peak_rss_gb``: the largest peak resident memory (``VmHWM``, each process's own high-water mark) of any
+  single process — this one (the client and the LocalCluster's scheduler) and every worker, read before
+  each worker exits.
 
 Models: the shipped demo checkpoints ``assets/models/demo_50_{cnn,mcnn_seq}.pt`` (31 dates), or ``--cnn``/
 ``--mcnn`` files. Timings depend on the machine and on what else runs on it: compare ratios from one run.
@@ -51,14 +52,17 @@ TILE_SEEDS = (0, 1, 2, 3)
 # ------------------------------------------------------------------------------------------ memory
 
 class PeakMemory:
-    """Samples the peak resident memory (VmHWM, else RSS) of this process and all its descendants."""
+    """The peak resident memory (VmHWM) of this process and of the worker processes it is told about.
 
-    def __init__(self, interval: float = 0.2):
-        import psutil
+    VmHWM is each process's own high-water mark, so sampling only has to happen before a process
+    exits (:meth:`sample` is called again just before a cluster closes); the thread samples every
+    ``interval`` seconds and reads nothing but ``/proc/<pid>/status`` of the watched processes.
+    """
 
-        self._psutil = psutil
+    def __init__(self, interval: float = 0.5):
         self.interval = interval
         self.peaks: dict[int, tuple[str, float]] = {}
+        self.watched: dict[int, str] = {os.getpid(): "client+scheduler"}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -72,19 +76,18 @@ class PeakMemory:
             return None
         return None
 
+    def watch(self, pids: dict[int, str]) -> None:
+        self.watched.update(pids)
+
     def sample(self) -> None:
-        me = self._psutil.Process(os.getpid())
-        for proc in [me] + me.children(recursive=True):
-            try:
-                peak = self._hwm_bytes(proc.pid)
-                if peak is None:
-                    peak = float(proc.memory_info().rss)
-                name = "client+scheduler" if proc.pid == os.getpid() else " ".join(proc.cmdline()[-2:])[:60]
-            except (self._psutil.Error, OSError):
-                continue
-            old = self.peaks.get(proc.pid, ("", 0.0))[1]
-            if peak > old:
-                self.peaks[proc.pid] = (name, peak)
+        for pid, name in list(self.watched.items()):
+            peak = self._hwm_bytes(pid)
+            if peak is None and pid == os.getpid():  # not Linux: the current RSS is the best we have
+                import psutil
+
+                peak = float(psutil.Process().memory_info().rss)
+            if peak is not None and peak > self.peaks.get(pid, ("", 0.0))[1]:
+                self.peaks[pid] = (name, peak)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -184,7 +187,7 @@ def _cpu_seconds() -> float:
     return float(t.user + t.system)
 
 
-def run(cube, model_path: Path, out: Path, *, workers: int, chunks, label: str) -> dict:
+def run(cube, model_path: Path, out: Path, *, workers: int, chunks, label: str, mem: PeakMemory) -> dict:
     """Predict ``cube`` on a new LocalCluster of ``workers`` processes; return the timings."""
     from mcnnseq.distributed import PortableModel, cluster_client, predict_scene, open_prediction
 
@@ -200,10 +203,11 @@ def run(cube, model_path: Path, out: Path, *, workers: int, chunks, label: str) 
 
     with cluster_client(workers=workers, threads_per_worker=1) as client:
         started = time.perf_counter() - t0
+        mem.watch({pid: f"{label}: worker {address}" for address, pid in client.run(os.getpid).items()})
         cpu_before = sum(client.run(_cpu_seconds).values()) + _cpu_seconds()
         summary = predict_scene(spec, cube, out, client=client, chunks=chunks, progress=progress, torch_threads=1)
-        cpu_workers = client.run(_cpu_seconds)
-        cpu = sum(cpu_workers.values()) + _cpu_seconds() - cpu_before
+        cpu = sum(client.run(_cpu_seconds).values()) + _cpu_seconds() - cpu_before
+        mem.sample()  # the workers' high-water marks, before they exit
     total = time.perf_counter() - t0
     check = open_prediction(out)
     crs = check.rio.crs
@@ -255,16 +259,16 @@ def main() -> None:
             cube = open_cube(cube_path, chunks=args.block)
             _reset_peak_memory()  # the cube builder is not part of the prediction
             mem.peaks.clear()
-            one = run(cube, args.cnn, work / "cnn_1.zarr", workers=1, chunks=args.block, label="CNN, 1 worker")
+            one = run(cube, args.cnn, work / "cnn_1.zarr", workers=1, chunks=args.block, label="CNN, 1 worker", mem=mem)
             shutil.rmtree(work / "cnn_1.zarr", ignore_errors=True)
-            two = run(cube, args.cnn, work / "cnn_2.zarr", workers=2, chunks=args.block, label="CNN, 2 workers")
+            two = run(cube, args.cnn, work / "cnn_2.zarr", workers=2, chunks=args.block, label="CNN, 2 workers", mem=mem)
             shutil.rmtree(work / "cnn_2.zarr", ignore_errors=True)
             mcnn = None
             if not args.skip_mcnn:
                 n = min(args.mcnn_size, args.size)
                 part = cube.isel(y=slice(0, n), x=slice(0, n))
                 mcnn = run(part, args.mcnn, work / "mcnn.zarr", workers=args.mcnn_workers,
-                           chunks=min(args.block, 256), label=f"MCNN-Seq {n} x {n}, {args.mcnn_workers} workers")
+                           chunks=min(args.block, 256), label=f"MCNN-Seq {n} x {n}, {args.mcnn_workers} workers", mem=mem)
         results = {
             "pixels": one["pixels"],
             "peak_rss_gb": round(mem.largest_gb(), 3),
@@ -282,8 +286,7 @@ def main() -> None:
             "output_dates_ok": two["output_dates_ok"] and one["output_dates_ok"],
             "cube": facts,
             "runs": {"cnn_1_worker": one, "cnn_2_workers": two, "mcnn_seq": mcnn},
-            "peak_rss_gb_per_process": {f"{name} (pid {pid})": round(p / 1e9, 3)
-                                        for pid, (name, p) in sorted(mem.peaks.items())},
+            "peak_rss_gb_per_process": {name: round(p / 1e9, 3) for pid, (name, p) in sorted(mem.peaks.items())},
             "cpu_count": os.cpu_count(),
             "load_average_at_end": list(os.getloadavg()),
         }

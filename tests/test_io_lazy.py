@@ -164,3 +164,39 @@ def test_written_geotiff_stack_round_trips_lazily(tmp_path):
     lazy = open_geotiff_stack(tmp_path / "out", chunks=5, max_pixels=10)  # the limit is for memory only
     assert_lazy(lazy)
     xr.testing.assert_identical(lazy.compute(), cube)
+
+
+def test_an_empty_corner_sample_looks_wider_before_refusing(tmp_path):
+    cube = make_tiny_cube(nt=6, ny=16, nx=16, seed=5)
+    # only the off-diagonal quadrant (rows 0-7, cols 8-15) has optical data: the diagonal windows see none
+    ndvi = cube["ndvi"].values
+    ndvi[:, 8:, :] = np.nan
+    ndvi[:, :8, :8] = np.nan
+    cube["cloud"].values[:] = np.isnan(ndvi)
+    path = write_netcdf(cube, tmp_path / "quadrant.nc")
+    lazy = open_cube(path, chunks=8)
+    xr.testing.assert_identical(lazy.compute(), open_cube(path))
+    cube["ndvi"].values[:] = np.nan
+    cube["ndvi"].values[0, 0, 15] = 0.5  # one value (the writer validates), in no sampled window
+    cube["cloud"].values[:] = np.isnan(cube["ndvi"].values)
+    path = write_netcdf(cube, tmp_path / "almost_empty.nc")
+    with pytest.raises(DatacubeError, match="no optical value at all in 19 sampled windows") as info:
+        open_cube(path, chunks=2)
+    assert "almost_empty.nc" in str(info.value)
+
+
+def test_lazy_opening_reads_only_small_windows(monkeypatch, tmp_path):
+    from mcnnseq.io import lazy as lazy_module
+
+    monkeypatch.setattr(lazy_module, "SAMPLE_SIDE", 3)
+    seen = []
+    original = lazy_module.standardize_cube
+
+    def spy(ds, **kw):
+        seen.append((ds.sizes["y"], ds.sizes["x"]))
+        return original(ds, **kw)
+
+    monkeypatch.setattr(lazy_module, "standardize_cube", spy)
+    path = write_zarr(make_tiny_cube(nt=6, ny=20, nx=20, seed=6), tmp_path / "w.zarr")
+    open_cube(path, chunks=10)
+    assert seen and all(h <= 3 and w <= 3 for h, w in seen)  # three 3 x 3 windows, not 10 x 10 blocks

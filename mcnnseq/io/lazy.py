@@ -4,8 +4,8 @@ The in-memory readers load a file and hand it to :func:`~mcnnseq.io.standardize.
 Here the same function runs on every spatial block of a chunked dataset when (and where) the block
 is computed, so decoding — no-data, σ0 linear / dB / log-encoded digital numbers, NDVI from bands,
 cloud masks, class maps — gives exactly the values the in-memory path gives. Nothing is read when
-the cube is opened except metadata, the coordinates and a *sample*: a few whole blocks spread over
-the grid, which are decoded and validated (:func:`~mcnnseq.datacube.validate_cube`) at once, so a
+the cube is opened except metadata, the coordinates and a *sample*: a few windows of at most
+:data:`SAMPLE_SIDE` pixels a side (all dates) spread over the grid, which are decoded and validated (:func:`~mcnnseq.datacube.validate_cube`) at once, so a
 wrong option (``nodata``, ``sigma0`` …) fails immediately with the in-memory path's message.
 
 What the sample cannot see is checked per block when the block is computed: an undeclared no-data
@@ -34,8 +34,12 @@ from mcnnseq.io.standardize import grid_coords, rename_dims, require_roles, stan
 
 #: Default side of a spatial block, pixels (31 dates x 512 x 512 float32 = 32 MB a variable).
 DEFAULT_BLOCK: int = 512
-#: Blocks decoded and validated when a cube is opened lazily (spread along the grid's diagonal).
+#: Windows decoded and validated when a cube is opened lazily (centred in blocks along the grid's diagonal)…
 SAMPLE_BLOCKS: int = 3
+#: … of at most this many pixels a side (all dates): a few MB, whatever the block size.
+SAMPLE_SIDE: int = 128
+#: When those windows hold no radar or no optical value, a grid of this many x this many windows is read too.
+SAMPLE_GRID: int = 4
 
 Chunks = int | str | Mapping[str, int] | tuple[int, int]
 
@@ -99,17 +103,30 @@ def stored_chunks(raw: xr.Dataset, names: list[str]) -> dict[str, int]:
     return found
 
 
-def _sample_slices(ny: int, nx: int, rows: int, cols: int, n: int) -> list[tuple[slice, slice]]:
-    """``n`` whole blocks spread along the diagonal of the block grid (first, middle, last …)."""
+def _window(center_y: int, center_x: int, ny: int, nx: int, side: int) -> tuple[slice, slice]:
+    h, w = min(side, ny), min(side, nx)
+    y0 = min(max(0, center_y - h // 2), ny - h)
+    x0 = min(max(0, center_x - w // 2), nx - w)
+    return slice(y0, y0 + h), slice(x0, x0 + w)
+
+
+def _sample_slices(ny: int, nx: int, rows: int, cols: int, n: int, side: int) -> list[tuple[slice, slice]]:
+    """``n`` windows of ``side`` pixels at the centres of blocks spread along the block grid's diagonal."""
     by, bx = -(-ny // rows), -(-nx // cols)
-    picks = []
+    picks: list[tuple[int, int]] = []
     for k in range(max(1, n)):
-        f = k / max(1, n - 1) if n > 1 else 0.0
+        f = k / (n - 1) if n > 1 else 0.0
         iy, ix = round(f * (by - 1)), round(f * (bx - 1))
         if (iy, ix) not in picks:
             picks.append((iy, ix))
-    return [(slice(iy * rows, min(ny, (iy + 1) * rows)), slice(ix * cols, min(nx, (ix + 1) * cols)))
+    return [_window(min(ny, iy * rows + rows // 2), min(nx, ix * cols + cols // 2), ny, nx, side)
             for iy, ix in picks]
+
+
+def _grid_slices(ny: int, nx: int, k: int, side: int) -> list[tuple[slice, slice]]:
+    """Windows of ``side`` pixels at the centres of a ``k`` x ``k`` grid over the whole cube."""
+    return [_window(int((i + 0.5) * ny / k), int((j + 0.5) * nx / k), ny, nx, side)
+            for i in range(k) for j in range(k)]
 
 
 def _standardize_block(block: xr.Dataset, *, options: dict, coords: tuple[str, ...]) -> xr.Dataset:
@@ -123,7 +140,7 @@ def _standardize_block(block: xr.Dataset, *, options: dict, coords: tuple[str, .
 
 
 def _concat_sample(cubes: list[xr.Dataset]) -> xr.Dataset:
-    """The sampled blocks side by side along ``x`` (a stand-in grid, for validation only)."""
+    """The sampled windows side by side along ``x`` (a stand-in grid, for validation only)."""
     height = min(c.sizes["y"] for c in cubes)
     parts, x0 = [], 0.0
     y = cubes[0]["y"].values[:height]
@@ -141,7 +158,7 @@ def resolve_sigma0(samples: list[xr.Dataset], roles: Mapping[str, str], *, sigma
     """The σ0 mode for every block: ``sigma0`` as given, or for ``"auto"`` the one the sample shows.
 
     In memory ``"auto"`` looks at all of a variable's values; a lazy cube decides once, from the
-    sampled blocks (or the ``units`` attribute), so that every block is decoded the same way.
+    sampled windows (or the ``units`` attribute), so that every block is decoded the same way.
     """
     if sigma0_log_dn is not None or sigma0 != "auto":
         return sigma0
@@ -153,7 +170,7 @@ def resolve_sigma0(samples: list[xr.Dataset], roles: Mapping[str, str], *, sigma
         modes[role] = "linear" if decode.looks_linear(values, units=str(var.attrs.get("units", ""))) else "db"
     if modes["vv"] != modes["vh"]:
         raise DatacubeError(
-            f"VV looks {modes['vv']} and VH {modes['vh']} in the sampled blocks; say how the radar is stored "
+            f"VV looks {modes['vv']} and VH {modes['vh']} in the sampled windows; say how the radar is stored "
             "(sigma0='db' or 'linear', --sigma0 on the command line)", source=source)
     return modes["vv"]
 
@@ -166,8 +183,8 @@ def standardize_lazy(raw: xr.Dataset, *, source: str | None, chunks: Chunks = "a
 
     Same arguments and result as :func:`~mcnnseq.io.standardize.standardize_cube` (whose values it
     reproduces exactly), except: no size limit; ``chunks`` sets the spatial block (see
-    :func:`block_shape`; every block holds all dates); validation reads only ``sample_blocks`` blocks
-    now and checks every other block when it is computed (see the module docstring).
+    :func:`block_shape`; every block holds all dates); validation reads only ``sample_blocks`` windows
+    now (more when they hold no data) and checks every block when it is computed (see the module docstring).
     """
     renamed = rename_dims(raw, source=source)
     candidates = [str(n) for n in renamed.variables if n not in renamed.dims]
@@ -186,22 +203,32 @@ def standardize_lazy(raw: xr.Dataset, *, source: str | None, chunks: Chunks = "a
 
     options = dict(source=source, nodata=nodata, sigma0=sigma0, sigma0_log_dn=sigma0_log_dn, names=names, crs=crs,
                    exact_attrs=exact_attrs)
-    windows = _sample_slices(ny, nx, rows, cols, sample_blocks)
-    try:
-        samples = [prepared.isel({y_dim: ys, x_dim: xs}).load() for ys, xs in windows]
-    except Exception as exc:  # noqa: BLE001  (format libraries raise many types for a broken file)
-        raise DatacubeError(f"cannot be read: the file is corrupt or truncated ({type(exc).__name__}: "
-                            f"{str(exc).strip()[:200]})", source=source) from exc
+    def read(windows: list[tuple[slice, slice]]) -> list[xr.Dataset]:
+        try:
+            return [prepared.isel({y_dim: ys, x_dim: xs}).load() for ys, xs in windows]
+        except Exception as exc:  # noqa: BLE001  (format libraries raise many types for a broken file)
+            raise DatacubeError(f"cannot be read: the file is corrupt or truncated ({type(exc).__name__}: "
+                                f"{str(exc).strip()[:200]})", source=source) from exc
+
+    def empty(cubes: list[xr.Dataset]) -> list[str]:
+        return [v for v in ("vv", "vh", "ndvi") if not any(np.isfinite(c[v].values).any() for c in cubes)]
+
+    side = min(SAMPLE_SIDE, rows, cols)  # a window lies within one block
+    windows = _sample_slices(ny, nx, rows, cols, sample_blocks, side)
+    samples = read(windows)
     options["sigma0"] = resolve_sigma0(samples, roles, sigma0=sigma0, sigma0_log_dn=sigma0_log_dn, nodata=nodata,
                                        source=source)
     decoded = [standardize_cube(s, validate=False, max_pixels=None, **options) for s in samples]
-    sample = _concat_sample(decoded)
-    for var, what in (("vv", "radar"), ("vh", "radar"), ("ndvi", "optical")):
-        if not np.isfinite(sample[var].values).any():
-            raise DatacubeError(f"holds no {what} value at all in the {len(decoded)} sampled blocks of "
-                                f"{rows} x {cols} pixels (all dates): check nodata, or the file is empty",
-                                source=source, variable=var)
-    validate_cube(sample, source=source)
+    if empty(decoded):  # e.g. the sampled windows fell on a swath's no-data border: look wider
+        more = [w for w in _grid_slices(ny, nx, SAMPLE_GRID, side) if w not in windows]
+        decoded += [standardize_cube(s, validate=False, max_pixels=None, **options) for s in read(more)]
+        windows += more
+    for var in empty(decoded):
+        what = "optical" if var == "ndvi" else "radar"
+        raise DatacubeError(f"holds no {what} value at all in {len(windows)} sampled windows of up to "
+                            f"{side} x {side} pixels (all dates) spread over the grid: check nodata, "
+                            "or the file is empty", source=source, variable=var)
+    validate_cube(_concat_sample(decoded), source=source)
 
     template = _template(decoded[0], x=x, y=y, rows=rows, cols=cols)
     blocks = prepared.rename({k: v for k, v in mapping.items() if k != v})
@@ -245,4 +272,4 @@ def _template(first: xr.Dataset, *, x: np.ndarray, y: np.ndarray, rows: int, col
     return xr.Dataset(data_vars, coords=coords, attrs=dict(first.attrs))
 
 
-__all__ = ["DEFAULT_BLOCK", "SAMPLE_BLOCKS", "block_shape", "resolve_sigma0", "standardize_lazy", "stored_chunks"]
+__all__ = ["DEFAULT_BLOCK", "SAMPLE_BLOCKS", "SAMPLE_GRID", "SAMPLE_SIDE", "block_shape", "resolve_sigma0", "standardize_lazy", "stored_chunks"]

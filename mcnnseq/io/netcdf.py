@@ -89,7 +89,7 @@ def open_cube(path: str | os.PathLike, *, nodata: float | None = None, sigma0: s
     chunks
         Open lazily (dask) instead of loading: ``"auto"``, a block side in pixels, ``(rows, cols)``
         or ``{"y": rows, "x": cols}`` (every block holds all dates; see
-        :func:`mcnnseq.io.lazy.block_shape`). Only metadata, coordinates and a few sampled blocks are
+        :func:`mcnnseq.io.lazy.block_shape`). Only metadata, coordinates and a few sampled windows are
         read now; each block is decoded exactly as in memory when it is computed, and checked then
         (see :mod:`mcnnseq.io.lazy`). The file stays open while the cube is used.
 
