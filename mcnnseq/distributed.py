@@ -13,8 +13,8 @@ and output paths, e.g. a shared file system)::
 How it works:
 
 * The cube (lazy or in memory) is cut into spatial blocks holding whole time series (the cube's
-  dask chunks, or :func:`mcnnseq.io.lazy.block_shape`); every block is one task that reads its
-  inputs, predicts with :func:`mcnnseq.prediction.predict_radar` (the function
+  dask chunks, or :func:`mcnnseq.io.lazy.block_shape`); every block is one task (its own culled
+  dask graph travels with it) that reads and decodes its inputs, predicts with :func:`mcnnseq.prediction.predict_radar` (the function
   :func:`~mcnnseq.prediction.predict_cube` uses, so the values are the same) and writes its region of
   the output store, returning only four pixel counts. A worker holds about one block's inputs and
   outputs per thread: memory does not grow with the scene.
@@ -296,6 +296,20 @@ def _block_task(vv: np.ndarray, vh: np.ndarray, observed: np.ndarray | None, spe
                      int((~radar_ok).sum())], dtype=np.int64)
 
 
+def _read_and_predict_block(payload: bytes, spec: PortableModel, **kwargs) -> np.ndarray:
+    """One whole block in one task: compute its inputs here (reading and decoding their part of the file,
+    one thread), predict, write. Nothing stays in the worker's memory between blocks, and no block's
+    inputs travel between workers."""
+    import pickle
+
+    import dask
+
+    arrays = pickle.loads(payload)
+    vv, vh, observed = dask.compute(*arrays, scheduler="synchronous") if len(arrays) == 3 else \
+        (*dask.compute(*arrays, scheduler="synchronous"), None)
+    return _block_task(vv, vh, observed, spec, **kwargs)
+
+
 def _load_on_worker(spec: PortableModel, torch_threads: int | None) -> int:
     worker_model(spec, torch_threads=torch_threads)
     return os.getpid()
@@ -364,6 +378,7 @@ def predict_scene(model: PortableModel, cube: xr.Dataset, output: str | os.PathL
     Raises :class:`DatacubeError` / :class:`CheckpointError` as :func:`mcnnseq.prediction.predict_cube`
     does (block errors surface here), :class:`ClusterError` for an unreachable scheduler.
     """
+    import cloudpickle
     import dask
 
     if not isinstance(model, PortableModel):
@@ -411,8 +426,6 @@ def predict_scene(model: PortableModel, cube: xr.Dataset, output: str | os.PathL
     except OSError as exc:
         raise DatacubeError(f"cannot be written ({exc.strerror or exc})", source=output.name) from exc
 
-    blocks_vv, blocks_vh = vv.to_delayed(optimize_graph=False), vh.to_delayed(optimize_graph=False)
-    blocks_obs = observed.to_delayed(optimize_graph=False) if observed is not None else None
     ystarts = np.cumsum((0,) + vv.chunks[1])
     xstarts = np.cumsum((0,) + vv.chunks[2])
     total = int(vv.shape[1] * vv.shape[2])
@@ -430,17 +443,19 @@ def predict_scene(model: PortableModel, cube: xr.Dataset, output: str | os.PathL
                                    pure=False) for a in addresses]
             client.gather(loads)
             t0 = time.perf_counter()
-            tasks, sizes = [], []
-            task = dask.delayed(_block_task, pure=False)
+            futures, sizes = [], []
             for i in range(len(vv.chunks[1])):
                 for j in range(len(vv.chunks[2])):
                     region = (slice(int(ystarts[i]), int(ystarts[i + 1])), slice(int(xstarts[j]), int(xstarts[j + 1])))
-                    tasks.append(task(blocks_vv[0, i, j], blocks_vh[0, i, j],
-                                      None if blocks_obs is None else blocks_obs[0, i, j], spec,
-                                      store=str(tmp), region=region, products=products,
-                                      chunk_pixels=int(chunk_pixels), torch_threads=torch_threads, source=source))
+                    # the block's own (culled) graph travels with its task: read, decode, predict, write in one
+                    parts = [a.blocks[0, i, j] for a in (vv, vh, observed) if a is not None]
+                    payload = cloudpickle.dumps(dask.optimize(*parts))
+                    futures.append(client.submit(_read_and_predict_block, payload, spec, pure=False,
+                                                 store=str(tmp), region=region, products=products,
+                                                 chunk_pixels=int(chunk_pixels), torch_threads=torch_threads,
+                                                 source=source))
                     sizes.append(vv.chunks[1][i] * vv.chunks[2][j])
-            futures = client.compute(tasks)
+            tasks = futures
             index = {f.key: k for k, f in enumerate(futures)}
             from distributed import as_completed
 
