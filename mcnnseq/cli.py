@@ -99,7 +99,7 @@ def _report_samples(exp) -> None:
             print(f"warning: {exp.source}: {warning}", file=sys.stderr, flush=True)
 
 
-def _open(args):
+def _open(args, *, chunks=None):
     """The cube named by --data, --stac or --table, with the decode options that apply to it."""
     from mcnnseq.errors import DatacubeError
 
@@ -120,7 +120,7 @@ def _open(args):
         return open_stac(args.stac, bbox=tuple(args.bbox), start=args.start, end=args.end,
                          s1_collection=args.s1_collection or S1_COLLECTION,
                          s2_collection=args.s2_collection or S2_COLLECTION, resolution=args.resolution,
-                         crs=args.crs, tolerance_days=args.tolerance_days)
+                         crs=args.crs, tolerance_days=args.tolerance_days, chunks=chunks)
     if args.table is not None:
         from mcnnseq.io.table import open_table
 
@@ -136,6 +136,8 @@ def _open(args):
         opts["sigma0_log_dn"] = tuple(args.sigma0_log_dn)
     if args.crs is not None:
         opts["crs"] = args.crs
+    if chunks is not None:
+        opts["chunks"] = chunks
     return open_cube(args.data, **opts)
 
 
@@ -280,6 +282,70 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _chunks_arg(text: str):
+    """``--chunks``: ``auto``, ``512`` (square blocks) or ``512,1024`` (rows,cols)."""
+    text = text.strip().lower()
+    if text == "auto":
+        return "auto"
+    try:
+        parts = [int(p) for p in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) not in (1, 2) or min(parts) < 1:
+        raise argparse.ArgumentTypeError(f"expected auto, a block size in pixels (512) or ROWS,COLS (512,1024), "
+                                         f"got {text!r}")
+    return parts[0] if len(parts) == 1 else (parts[0], parts[1])
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def _cmd_predict_distributed(args) -> int:
+    from mcnnseq.checkpoints import check_compatible, load_checkpoint
+    from mcnnseq.distributed import PRODUCTS, PortableModel, predict_scene
+
+    target = Path(args.output)
+    if target.suffix.lower() not in (".zarr", ".nc"):
+        print(f"error: {target.name}: --workers/--scheduler/--chunks write a Zarr store (.zarr) or a NetCDF file "
+              "(.nc); GeoTIFF output is for cubes that fit in memory (leave those flags out)", file=sys.stderr)
+        return 2
+    from mcnnseq.models.registry import build_gap_filler, is_gap_filler
+
+    chunks = args.chunks or "auto"
+    if args.table is not None:
+        print(f"error: {args.table.name}: a parcel/point table is predicted in memory: leave out "
+              "--workers/--scheduler/--chunks/--filled-only and write .csv, .parquet or .nc", file=sys.stderr)
+        return 2
+    ds = _open(args, chunks=chunks) if _data_given(args) else _load_experiment(args).ds
+    if is_gap_filler(args.model):
+        spec = PortableModel.from_model(build_gap_filler(args.model, dates=ds["time"].values))
+    else:
+        model = load_checkpoint(Path(args.model))
+        check_compatible(model, t_in=ds.sizes["time"], t_out=ds.sizes["time"])
+        spec = PortableModel.from_checkpoint(args.model)
+    start = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        frac = done / max(total, 1)
+        bar = "#" * int(30 * frac)
+        print(f"\rpredicting [{bar:<30}] {100 * frac:5.1f} %  {done:,} / {total:,} px  "
+              f"{time.perf_counter() - start:6.0f} s", end="", file=sys.stderr, flush=True)
+
+    products = ("ndvi_filled",) if args.filled_only else PRODUCTS
+    summary = predict_scene(spec, ds, target, workers=args.workers, scheduler=args.scheduler,
+                            chunks=args.chunks, products=products, progress=progress)
+    print(file=sys.stderr)
+    print(summary.to_text())
+    return 0
+
+
 def cmd_predict(args) -> int:
     from mcnnseq.checkpoints import check_compatible, load_checkpoint
     from mcnnseq.io import write_geotiff_stack, write_netcdf
@@ -288,6 +354,13 @@ def cmd_predict(args) -> int:
     from mcnnseq.datacube import is_points
     from mcnnseq.models.registry import build_gap_filler, is_gap_filler
 
+    if args.workers is not None and args.scheduler is not None:
+        print("error: give --workers (a local Dask cluster) or --scheduler (an existing one), not both",
+              file=sys.stderr)
+        return 2
+    if args.workers is not None or args.scheduler is not None or args.chunks is not None or args.filled_only \
+            or Path(args.output).suffix.lower() == ".zarr":
+        return _cmd_predict_distributed(args)
     ds = _open(args) if _data_given(args) else _load_experiment(args).ds
     if is_points(ds) and Path(args.output).suffix.lower() in (".tif", ".tiff"):
         from mcnnseq.errors import DatacubeError
@@ -363,12 +436,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write the results for scripts: split sizes, per-model mean R²/RMSE, by gap and by days")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("predict", help="predict a whole cube; write NetCDF (.nc), GeoTIFF (.tif) stacks, or for a "
-                                       "--table a table (.csv, .parquet)")
+    p = sub.add_parser("predict", help="predict a whole cube; write Zarr (.zarr), NetCDF (.nc), GeoTIFF (.tif) "
+                                       "stacks, or for a --table a table (.csv, .parquet)",
+                       description="Predict every pixel of a cube. With --workers, --scheduler or --chunks (or a .zarr "
+                       "output) the cube is opened lazily and predicted block by block on a Dask cluster, with bounded "
+                       "memory: cubes larger than memory work.")
     _add_data_options(p)
     p.add_argument("--model", required=True, metavar="MODEL",
                    help="a checkpoint file, or a gap-filler: linear, whittaker")
     p.add_argument("-o", "--output", type=Path, required=True)
+    g = p.add_argument_group("scale (Dask)")
+    g.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                   help="predict on a local Dask cluster of N worker processes, one thread each")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="predict on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (workers must see the files)")
+    g.add_argument("--chunks", type=_chunks_arg, default=None, metavar="SIZE",
+                   help="open the cube lazily in blocks of SIZE pixels (auto, 512 or ROWS,COLS; every date per block)")
+    g.add_argument("--filled-only", action="store_true",
+                   help="write only ndvi_filled: pixels clear on every date are not predicted (counted separately)")
     p.set_defaults(func=cmd_predict)
     return parser
 

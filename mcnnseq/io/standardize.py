@@ -49,8 +49,9 @@ def check_size(n_time: int, n_y: int, n_x: int, *, max_pixels: int | None, sourc
     if max_pixels is not None and cells > max_pixels:
         raise DatacubeError(
             f"is too large: {n_time} dates x {n_y} x {n_x} pixels = {cells:,} cells, more than "
-            f"max_pixels={max_pixels:,} (about {13 * cells / 1e9:.1f} GB in memory); cut out an area of "
-            "interest first, or raise max_pixels", source=source)
+            f"max_pixels={max_pixels:,} (about {13 * cells / 1e9:.1f} GB in memory); open it lazily instead "
+            "(open_cube(..., chunks='auto'); on the command line `predict --chunks auto` or --workers N: read and "
+            "predicted block by block), cut out an area of interest first, or raise max_pixels", source=source)
 
 
 def rename_dims(raw: xr.Dataset, *, source: str | None) -> xr.Dataset:
@@ -253,7 +254,8 @@ def require_roles(roles: Mapping[str, str], names: list[str], *, source: str | N
 
 def standardize_cube(raw: xr.Dataset, *, source: str | None, nodata: float | None = None, sigma0: str = "auto",
                      sigma0_log_dn: tuple[float, float] | None = None, names: Mapping[str, str] | None = None,
-                     crs=None, max_pixels: int | None = DEFAULT_MAX_PIXELS, exact_attrs: bool = False) -> xr.Dataset:
+                     crs=None, max_pixels: int | None = DEFAULT_MAX_PIXELS, exact_attrs: bool = False,
+                     validate: bool = True) -> xr.Dataset:
     """Build a valid datacube from ``raw`` (any aliases and encodings); raise :class:`DatacubeError`.
 
     ``raw`` needs time/y/x dims (aliases like ``t`` accepted), radar (``vv``/``vh`` or aliases) and
@@ -263,6 +265,8 @@ def standardize_cube(raw: xr.Dataset, *, source: str | None, nodata: float | Non
     The cube has ``source`` in its ``attrs`` unless ``raw`` already names one. Dates come out as
     ``datetime64[ns]``. Variable attributes: the defaults of :func:`new_cube` completed by those of
     ``raw``, or (``exact_attrs``, for files our writers made) exactly those of ``raw``.
+    ``validate=False`` skips the final :func:`validate_cube` (the lazy reader standardises one block at a
+    time, and a block may rightly hold no optical value at all).
     """
     sigma0 = check_options(sigma0=sigma0, sigma0_log_dn=sigma0_log_dn, nodata=nodata)
     if not isinstance(raw, xr.Dataset):
@@ -366,4 +370,4 @@ def standardize_cube(raw: xr.Dataset, *, source: str | None, nodata: float | Non
     for coord, original in (("x", "x"), ("y", "y"), ("time", "time"), ("s1_time", roles.get("s1_time"))):
         if original in raw.variables and not (coord == "time" and time_renamed):
             cube.variables[coord].attrs = clean_attrs(raw[original].attrs)
-    return validate_cube(cube, source=source)
+    return validate_cube(cube, source=source) if validate else cube
