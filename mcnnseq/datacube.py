@@ -14,6 +14,9 @@ variable      dims         dtype        meaning
 ``field``     y, x         int32        field id (optional; 0 = no field)
 ``ndvi_true`` time, y, x   float32      NDVI under the clouds (simulated or artificially
                                         clouded data only)
+``red``,      time, y, x   float32      surface reflectance 0..1 of Sentinel-2 B04, B03, B02,
+``green``,                              NaN where missing (optional, all three or none: the
+``blue``                                true-colour context of the maps)
 ============  ===========  ===========  =====================================================
 
 Coordinates: ``time`` (the S2 date of each pair, sorted, unique), ``s1_time`` (along ``time``, the
@@ -33,7 +36,9 @@ from mcnnseq.errors import DatacubeError
 DIMS: tuple[str, str, str] = ("time", "y", "x")
 RADAR_VARS: tuple[str, str] = ("vv", "vh")
 REQUIRED_VARS: tuple[str, ...] = ("vv", "vh", "ndvi", "cloud")
-OPTIONAL_VARS: tuple[str, ...] = ("crop", "field", "ndvi_true")
+OPTIONAL_VARS: tuple[str, ...] = ("crop", "field", "ndvi_true", "red", "green", "blue")
+#: The optional true-colour bands (surface reflectance 0..1).
+TRUE_COLOUR_VARS: tuple[str, str, str] = ("red", "green", "blue")
 
 #: Plausible range of σ0 in dB (SPEC/issue: about −40 … +10). Outside it the data is not dB.
 DB_RANGE: tuple[float, float] = (-40.0, 10.0)
@@ -126,6 +131,20 @@ def validate_cube(ds: xr.Dataset, *, source: str | None = None) -> xr.Dataset:
         rng = _finite_range(np.asarray(var.values))
         if rng is not None and (rng[0] < NDVI_RANGE[0] - 1e-6 or rng[1] > NDVI_RANGE[1] + 1e-6):
             raise fail(f"values {rng[0]:.3g} … {rng[1]:.3g} are outside −1 … 1", "ndvi_true")
+    present = [name for name in TRUE_COLOUR_VARS if name in ds.variables]
+    if present and len(present) < 3:
+        raise fail(f"has {', '.join(present)} but not all of red, green and blue (a true colour needs the three)",
+                   present[0])
+    for name in present:
+        var = ds[name]
+        if var.dims != DIMS:
+            raise fail(f"has dims {var.dims}, expected {DIMS}", name)
+        if var.dtype != np.float32:
+            raise fail(f"has dtype {var.dtype}, expected float32 reflectance", name)
+        rng = _finite_range(np.asarray(var.values))
+        if rng is not None and (rng[0] < -1e-6 or rng[1] > 1 + 1e-6):
+            raise fail(f"values {rng[0]:.3g} … {rng[1]:.3g} are outside 0 … 1 (reflectance, not digital numbers)",
+                       name)
     return ds
 
 
