@@ -16,11 +16,12 @@ import pandas as pd
 import xarray as xr
 
 from mcnnseq.datacube import reference_ndvi, validate_cube
+from mcnnseq.defaults import PAPER_SCENARIOS
 from mcnnseq.errors import DatacubeError
 from mcnnseq.sampling import Split, inherit_split, pixel_series, split_pixels
 
-#: The paper's cloud scenarios (§2.2.4, Table 2).
-SCENARIOS: tuple[str, ...] = ("50%", "70%")
+#: The paper's cloud scenarios (§2.2.4, Table 2), from :mod:`mcnnseq.defaults`.
+SCENARIOS: tuple[str, ...] = PAPER_SCENARIOS
 #: Models in the order the paper's Table 4 lists them.
 MODEL_ORDER: tuple[str, ...] = ("rnn", "cnn", "mcnn_seq")
 

@@ -124,6 +124,13 @@ class Cube:
         return file_stem(self.label if self.origin == "file" else self.key)
 
     @property
+    def pixels_with_a_gap(self) -> float:
+        """Share of pixels whose NDVI series misses at least one date (all of them when a date has no
+        optical value at all; :attr:`summary`'s ``pixels_with_a_cloud`` counts the observed dates only)."""
+        s = self.summary
+        return 1.0 if s.dates_without_observation else float(s.pixels_with_a_cloud)
+
+    @property
     def has_truth(self) -> bool:
         """Whether the NDVI under the clouds is known (``ndvi_true``: simulated or artificially clouded)."""
         return "ndvi_true" in self.ds.variables
@@ -241,7 +248,7 @@ class CropView:
     """Per-class (crop or field) profiles of the test pixels, observed vs each run, with what labels them.
 
     ``classes``: index = class code; columns ``label`` ("Alfalfa", "field 12 — Alfalfa, 35 px"),
-    ``crop`` (crop name or None), ``pixels`` (pixels of the class in the scene), ``test_pixels``,
+    ``crop_name`` (crop name or None), ``pixels`` (pixels of the class in the scene), ``test_pixels``,
     ``flat`` (observed mean curve flatter than :data:`FLAT_CURVE_RANGE`). ``agreement``: index class,
     columns ``(run, "r2"|"rmse")`` (R² NaN on flat curves). ``profiles``: tidy rows of
     :func:`mcnnseq.metrics.class_profiles` with a ``model`` column (run name). ``radar``: tidy VV/VH
@@ -852,10 +859,10 @@ def _crop_view(cube: Cube, exp, by: str, runs: Sequence[Run], profiles: pd.DataF
             label = crop or f"class {c}"
         else:
             label = f"field {c}" + (f" — {crop}" if crop else "") + f", {n:,} px"
-        rows.append({by: int(c), "label": label, "crop": crop, "pixels": int(n), "test_pixels": int(n_test.get(c, 0)),
-                     "flat": flat.get(int(c), True)})
-    classes = pd.DataFrame(rows).set_index(by) if rows else pd.DataFrame(
-        columns=["label", "crop", "pixels", "test_pixels", "flat"]).rename_axis(by)
+        rows.append({"code": int(c), "label": label, "crop_name": crop, "pixels": int(n),
+                     "test_pixels": int(n_test.get(c, 0)), "flat": flat.get(int(c), True)})
+    classes = (pd.DataFrame(rows) if rows else pd.DataFrame(
+        columns=["code", "label", "crop_name", "pixels", "test_pixels", "flat"])).set_index("code").rename_axis(by)
     classes = classes[classes.index.isin(list(flat))] if len(classes) else classes
     agr = agreement.pivot(index=by, columns="model", values=["r2", "rmse"])
     agr.columns = pd.MultiIndex.from_tuples([(m, k) for k, m in agr.columns])

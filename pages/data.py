@@ -7,13 +7,11 @@ import streamlit as st
 from mcnnseq import defaults
 from mcnnseq.datacube import reference_ndvi
 from mcnnseq.errors import McnnSeqError
-from mcnnseq.ui import maps, plots, state, truecolor, upload
+from mcnnseq.ui import maps, page, plots, state, truecolor, upload
 from mcnnseq.ui.raster import GridGeometry
 from mcnnseq.workspace import DemoSpec, file_key
 
-st.title("Data")
-ws = state.workspace()
-cube = ws.cube
+ws, cube = page.start("Data", caption=None)
 ds = cube.ds
 if cube.simulated:
     st.info(f"**{defaults.SIMULATED_BADGE}** — {cube.label}. A simulated Imperial Valley scene (UTM 11N, 10 m "
@@ -136,9 +134,7 @@ c = st.columns(4)
 c[0].metric("Grid", f"{ny} x {nx} px", f"{abs(summary.resolution[0]):g} m pixels", delta_color="off", delta_arrow="off")
 c[1].metric("Dates", t, f"{summary.dates[0]} … {summary.dates[-1]}", delta_color="off", delta_arrow="off")
 no_obs = summary.dates_without_observation
-# a date with no optical value at all leaves a gap in every pixel's series
-with_gap = 1.0 if no_obs else summary.pixels_with_a_cloud
-c[2].metric("Pixels with a gap", f"{100 * with_gap:.0f} %",
+c[2].metric("Pixels with a gap", f"{100 * cube.pixels_with_a_gap:.0f} %",
             (f"{len(no_obs)} date(s) without any optical value; {100 * summary.pixels_with_a_cloud:.0f} % cloudy "
              f"on an observed date" if no_obs else "cloudy on at least one date"), delta_color="off", delta_arrow="off",
             help="Share of pixels whose NDVI series misses at least one date.")

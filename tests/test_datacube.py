@@ -160,3 +160,18 @@ def test_new_cube_derives_cloud_and_dtypes():
     assert ds["cloud"].values.tolist() == [[[False, True]], [[False, False]]]
     assert ds["vv"].dtype == np.float32 and ds["cloud"].dtype == bool
     validate_cube(ds)
+
+
+def test_true_colour_bands_come_as_three_float_reflectances():
+    from conftest import make_tiny_cube
+
+    cube = make_tiny_cube(nt=3, ny=4, nx=5)
+    for name in ("red", "green", "blue"):
+        cube[name] = (("time", "y", "x"), np.full((3, 4, 5), 0.1, dtype=np.float32))
+    validate_cube(cube)
+    with pytest.raises(DatacubeError, match="not all of red, green and blue"):
+        validate_cube(cube.drop_vars("blue"))
+    bad = cube.copy()
+    bad["green"] = bad["green"] * 1000
+    with pytest.raises(DatacubeError, match="variable 'green'.*outside 0 … 1"):
+        validate_cube(bad)

@@ -292,7 +292,7 @@ def test_crop_view_by_field_names_crop_and_size_filters_small_fields_and_skips_f
     from mcnnseq.paper import CROP_CLASSES
 
     assert view.label(1) == f"field 1 — {CROP_CLASSES[1]}, 72 px"
-    assert view.classes.at[1, "pixels"] == 72 and view.classes.at[1, "crop"] == CROP_CLASSES[1]
+    assert view.classes.at[1, "pixels"] == 72 and view.classes.at[1, "crop_name"] == CROP_CLASSES[1]
     assert view.classes.at[3, "flat"] and not view.classes.at[1, "flat"]
     assert np.isnan(view.agreement.at[3, (run.name, "r2")]) and np.isfinite(view.agreement.at[3, (run.name, "rmse")])
     assert np.isfinite(view.agreement.at[1, (run.name, "r2")])
@@ -312,6 +312,7 @@ def test_split_facts_speak_of_dates_without_observation():
     facts = ws.split_facts()
     text = facts.text()
     assert facts.dates_without_observation == [str(pd.Timestamp(cube.time.values[1]).date())]
+    assert ws.cube.pixels_with_a_gap == 1.0 and ws.cube.summary.pixels_with_a_cloud < 1.0
     assert "each of the 5 dates" in text and "never scored" in text and "observed NDVI" in text
 
 

@@ -11,7 +11,10 @@ component, which makes the server answer ``<base>/component/<name>/<file>`` — 
 component uses for its own assets, so it needs no ``static/`` copy in the repo, no write at run time and
 no ``server.enableStaticServing``. The URLs are relative to streamlit-folium's iframe
 (``<base>/component/streamlit_folium.st_folium/index.html``), so they also work under a
-``server.baseUrlPath``. No tile layer by default: the grey background is harmless offline.
+``server.baseUrlPath``. No tile layer by default: the pages lay the cube's own true colour
+(:mod:`mcnnseq.ui.truecolor`) under the rasters instead. The pointer's coordinates come from folium's
+MousePosition plugin, whose script (Leaflet.MousePosition, MIT, in ``assets/ui/leaflet-plugins``) is
+served the same way. The layer control starts collapsed.
 """
 
 from __future__ import annotations

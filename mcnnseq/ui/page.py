@@ -8,18 +8,22 @@ from typing import TypeVar
 import streamlit as st
 
 from mcnnseq.errors import McnnSeqError
-from mcnnseq.ui import state
+from mcnnseq.ui import runs, state
 from mcnnseq.workspace import Cube, Run, Workspace
 
 T = TypeVar("T")
 
 
-def start(title: str, caption: str = "") -> tuple[Workspace, Cube]:
-    """The page's title and dataset line; returns the session's workspace and the cube shown."""
+def start(title: str, caption: str | None = "") -> tuple[Workspace, Cube]:
+    """The page's title and dataset line (none when ``caption`` is None); returns the session's workspace
+    and the cube shown. A finished training job's models become runs here too (``app.py`` does it as
+    well, but a page must not depend on the frame having run first)."""
     st.title(title)
     ws = state.workspace()
+    runs.harvest(ws)
     cube = ws.cube
-    st.caption(f"Dataset: **{cube.title}**" + (f" — {caption}" if caption else ""))
+    if caption is not None:
+        st.caption(f"Dataset: **{cube.title}**" + (f" — {caption}" if caption else ""))
     return ws, cube
 
 

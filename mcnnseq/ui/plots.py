@@ -39,15 +39,20 @@ def model_color(name: str) -> str:
 
 
 def run_colors(runs: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """``[(run name, model kind), …]`` -> run name -> colour: the kind's shades in order, so the first
-    run of each kind has the kind's main colour and later ones other shades of it."""
-    used: dict[str, int] = {}
+    """``[(run name, model kind), …]`` -> run name -> colour: the kind's shades in order (the first run of a
+    kind gets the kind's main colour), never a colour another run already has."""
+    taken: set[str] = set()
+    count: dict[str, int] = {}
     out = {}
-    for i, (name, kind) in enumerate(runs):
-        shades = PALETTES.get(kind, _OTHER)
-        k = used.get(kind, 0)
-        used[kind] = k + 1
-        out[name] = shades[k % len(shades)] if kind in PALETTES else _OTHER[i % len(_OTHER)]
+    every = [c for shades in PALETTES.values() for c in shades] + list(_OTHER)
+    for name, kind in runs:
+        k = count.get(kind, 0)
+        count[kind] = k + 1
+        shades = PALETTES.get(kind, ())
+        candidates = list(shades[k:]) + list(_OTHER) + every
+        colour = next((c for c in candidates if c not in taken), candidates[0] if candidates else "#7f7f7f")
+        taken.add(colour)
+        out[name] = colour
     return out
 
 
