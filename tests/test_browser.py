@@ -72,7 +72,7 @@ def _go(page, title: str) -> float:
     page.wait_for_function(
         "t => { const h = document.querySelector('[data-testid=\"stMain\"] h1');"
         " return h !== null && h.innerText.trim() === t; }", arg=PAGES[title], timeout=60_000, polling=50)
-    wait_idle(page, timeout_ms=240_000)  # a first visit may wait for whole-scene predictions on a busy CPU
+    wait_idle(page, timeout_ms=480_000)  # a first visit may wait for whole-scene predictions on a busy CPU
     return time.perf_counter() - start
 
 
