@@ -329,6 +329,14 @@ def _digest(*arrays: np.ndarray | None) -> str:
     return h.hexdigest()
 
 
+def scene_chunk(n_pixels: int) -> int:
+    """Pixels per block of a whole-scene prediction: about 20 blocks, so the progress bar moves, but at least
+    4096 pixels (batches stay efficient) and at most :data:`mcnnseq.prediction.CHUNK_PIXELS` (memory)."""
+    from mcnnseq.prediction import CHUNK_PIXELS as MAX_CHUNK
+
+    return int(min(MAX_CHUNK, max(4096, n_pixels // 20)))
+
+
 def predict_in_chunks(model: Any, X: np.ndarray, ndvi: np.ndarray | None = None, *,
                       progress: Progress | None = None, chunk: int = CHUNK_PIXELS, text: str = "") -> np.ndarray:
     """``call_predict(model, X, ndvi)`` a chunk of pixels at a time, reporting progress; (n, T_out) float32."""
@@ -699,7 +707,7 @@ class Workspace:
             else:
                 waiting.append((run, store, key))
         if claimed:
-            from mcnnseq.experiment import scene_predictions
+            from mcnnseq.prediction import predict_multi
 
             names = ", ".join(r.name for r, _, _ in claimed)
 
@@ -711,9 +719,10 @@ class Workspace:
                 if progress is not None:
                     progress(frac, text)
 
+            ny, nx = cube.ds.sizes["y"], cube.ds.sizes["x"]
             try:
-                out = scene_predictions({r.store_id: r.model for r, _, _ in claimed}, self.experiment(cube),
-                                        progress=report)
+                out = predict_multi({r.store_id: r.model for r, _, _ in claimed}, self.experiment(cube).ds,
+                                    chunk_pixels=scene_chunk(ny * nx), progress=report)
             except BaseException:
                 for _, store, key in claimed:
                     store.abandon(key)

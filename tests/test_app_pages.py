@@ -221,7 +221,7 @@ def test_export_page_offers_every_file_with_clean_names_and_predicts_nothing_aga
     ws = workspace(at)
     import streamlit as st
 
-    with patch("mcnnseq.experiment.scene_predictions", side_effect=AssertionError("predicted again")), \
+    with patch("mcnnseq.prediction.predict_multi", side_effect=AssertionError("predicted again")), \
             patch("streamlit.download_button", wraps=st.download_button) as button:
         open_page(at, "export")
     buttons = {b.proto.label: b.proto for b in at.get("download_button")}

@@ -69,11 +69,24 @@ def _go(page, title: str) -> float:
     """Click ``title`` in the navigation; seconds until its page has drawn (its h1, nothing running)."""
     start = time.perf_counter()
     page.locator('[data-testid="stSidebarNavLink"]', has_text=title).first.click()
-    page.wait_for_function(
-        "t => { const h = document.querySelector('[data-testid=\"stMain\"] h1');"
-        " return h !== null && h.innerText.trim() === t; }", arg=PAGES[title], timeout=60_000, polling=50)
-    wait_idle(page, timeout_ms=480_000)  # a first visit may wait for whole-scene predictions on a busy CPU
+    try:
+        page.wait_for_function(
+            "t => { const h = document.querySelector('[data-testid=\"stMain\"] h1');"
+            " return h !== null && h.innerText.trim() === t; }", arg=PAGES[title], timeout=60_000, polling=50)
+        wait_idle(page, timeout_ms=480_000)  # a first visit may wait for whole-scene predictions on a busy CPU
+    except Exception:
+        screenshot(page, SHOTS / f"timeout_{title.lower()}.png")
+        print("page state at the timeout:", page.evaluate(_STATE))
+        raise
     return time.perf_counter() - start
+
+
+_STATE = """() => { const app = document.querySelector('[data-testid="stApp"]');
+  const stale = [...document.querySelectorAll('[data-stale="true"]')].map(e => e.innerText.slice(0, 80));
+  return {script: app.getAttribute('data-test-script-state'), stale: stale,
+          skeletons: document.querySelectorAll('[data-testid="stSkeleton"]').length,
+          h1: (document.querySelector('[data-testid="stMain"] h1') || {}).innerText,
+          progress: [...document.querySelectorAll('[data-testid="stProgress"]')].map(e => e.innerText)}; }"""
 
 
 def _visit_all(page, label: str, *, shots: str | None = None) -> None:
@@ -169,7 +182,7 @@ def test_data_page_map_renders_offline(browser_page, server):
 def test_every_page_draws_and_switch_times(browser_page):
     """The app as it opens: the demo scene with the three shipped models (MCNN-Seq, CNN, RNN) on every page."""
     page = browser_page
-    _visit_all(page, "demo, three shipped models", shots="")
+    _visit_all(page, "demo, three shipped models", shots="demo_")
     side = page.locator('[data-testid="stSidebar"]').inner_text()
     assert all(f"{m} · shipped" in side for m in ("MCNN-Seq", "CNN", "RNN")), side
     assert page.external_requests == []

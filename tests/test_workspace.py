@@ -12,7 +12,7 @@ from conftest import make_tiny_cube
 from mcnnseq.errors import CheckpointError
 from mcnnseq.experiment import evaluate, make_experiment, scene_predictions
 from mcnnseq.memo import ResultStore
-from mcnnseq.workspace import DemoSpec, FLAT_CURVE_RANGE, Workspace, file_key, file_stem
+from mcnnseq.workspace import DemoSpec, FLAT_CURVE_RANGE, Workspace, file_key, file_stem, scene_chunk
 
 
 class Fake:
@@ -133,6 +133,7 @@ def test_scene_predictions_once_per_run_and_reused_by_maps_series_and_export():
     bars = []
     scene = ws.scene_predictions([run], progress=lambda f, t: bars.append(f))
     assert bars and bars[-1] == pytest.approx(1.0)
+    assert scene_chunk(200 * 200) == 4096 and scene_chunk(10**7) == 65_536  # the bar moves on a demo scene
     assert model.pixels == ny * nx and ws.has_scene_predictions([run])
     expected = scene_predictions({"x": Fake()}, make_experiment(ws.cube.ds))["x"]
     np.testing.assert_array_equal(scene[run.name]["ndvi_pred"].values, expected["ndvi_pred"].values)
