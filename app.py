@@ -4,11 +4,16 @@ Run with ``streamlit run app.py``. Everything the pages show comes from the sess
 :class:`mcnnseq.workspace.Workspace` (``mcnnseq.ui.state.workspace()``), so switching pages loses nothing.
 """
 
+import os
 from pathlib import Path
 
-import streamlit as st
+# Before torch loads: OpenMP threads that spin while they wait for work starve each other on a CPU shared with
+# other programs; the app predicts 5-6x faster under load with passive waiting (scripts/measure_omp_wait.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from mcnnseq.ui import runs, sidebar, state
+import streamlit as st  # noqa: E402
+
+from mcnnseq.ui import runs, sidebar, state  # noqa: E402
 
 st.set_page_config(page_title="MCNN-Seq Studio", page_icon=str(Path(__file__).parent / "assets" / "ui" / "icon.png"),
                    layout="wide")
