@@ -43,9 +43,10 @@ from mcnnseq import defaults
 from mcnnseq.errors import McnnSeqError
 from mcnnseq.memo import Progress, ResultStore, is_missing, sub_progress
 
-#: A mean NDVI curve whose observed range over the dates is below this is *flat*: an R² against it
-#: measures noise (its variance is about that of the errors), so the crop table shows none.
-FLAT_CURVE_RANGE: float = 0.05
+#: A mean NDVI curve whose standard deviation over the dates is below this (NDVI) is *flat*: it varies less
+#: than the noise of a single Sentinel-2 NDVI value (a few hundredths), so an R² against it measures noise
+#: and the crop table shows none. Crop curves vary by 0.1 to 0.3; bare land by about 0.01.
+FLAT_CURVE_STD: float = 0.03
 #: Pixels predicted per model call when the workspace predicts test pixels (bounded memory).
 CHUNK_PIXELS: int = 8192
 
@@ -249,7 +250,7 @@ class CropView:
 
     ``classes``: index = class code; columns ``label`` ("Alfalfa", "field 12 — Alfalfa, 35 px"),
     ``crop_name`` (crop name or None), ``pixels`` (pixels of the class in the scene), ``test_pixels``,
-    ``flat`` (observed mean curve flatter than :data:`FLAT_CURVE_RANGE`). ``agreement``: index class,
+    ``flat`` (observed mean curve flatter than :data:`FLAT_CURVE_STD`). ``agreement``: index class,
     columns ``(run, "r2"|"rmse")`` (R² NaN on flat curves). ``profiles``: tidy rows of
     :func:`mcnnseq.metrics.class_profiles` with a ``model`` column (run name). ``radar``: tidy VV/VH
     profiles (dB). ``cloudy_dates``: class -> dates on which more than half its pixels were cloudy.
@@ -858,8 +859,7 @@ def _crop_view(cube: Cube, exp, by: str, runs: Sequence[Run], profiles: pd.DataF
             code = int(vals[np.argmax(counts)])
             crop_of[int(c)] = CROP_CLASSES.get(code, f"class {code}") if code != 0 else None
     observed = profiles[profiles["model"] == runs[0].name]
-    flat = {int(c): bool(np.nanmax(g["obs_mean"]) - np.nanmin(g["obs_mean"]) < FLAT_CURVE_RANGE)
-            if np.isfinite(g["obs_mean"]).any() else True
+    flat = {int(c): bool(np.nanstd(g["obs_mean"]) < FLAT_CURVE_STD) if np.isfinite(g["obs_mean"]).any() else True
             for c, g in observed.groupby(by)}
     rows = []
     for c, n in zip(codes.tolist(), pixels.tolist()):

@@ -5,6 +5,7 @@ import streamlit as st
 
 from mcnnseq.paper import TABLE3
 from mcnnseq.ui import page, plots, runs, state
+from mcnnseq.workspace import FLAT_CURVE_STD
 
 ws, cube = page.start("Crop profiles", "mean NDVI of the test pixels of each class, ±2σ, observed vs predicted.")
 compared = page.runs_or_stop(ws)
@@ -42,8 +43,9 @@ scores = [c for c in table.columns if c.endswith((" R²", " RMSE")) and not c.st
 st.dataframe(table.style.format("{:.3f}", na_rep="—", subset=scores), width="stretch", key="crops_table")
 n_flat = int(view.classes.loc[codes, "flat"].sum())
 st.caption("R² and RMSE between the observed and the predicted mean NDVI curve of each class over the scored dates."
-           + (f" {n_flat} class(es) have a flat observed curve (it varies by less than 0.05 NDVI): an R² against it "
-              "measures noise, so none is shown (—)." if n_flat else "")
+           + (f" {n_flat} class(es) have a flat observed curve (standard deviation over the dates below "
+              f"{FLAT_CURVE_STD:g} NDVI, the noise of one NDVI value): an R² against it measures noise, so none is shown "
+              "(—)." if n_flat else "")
            + (" The paper's values (Table 3) are for one field per crop of the real Imperial Valley; ours are for "
               "every test pixel of the class in the SIMULATED scene." if by == "crop" and cube.simulated else ""))
 

@@ -70,11 +70,11 @@ h2 = density_scatter(truth, ev.predictions[name][:, j], bins=80)
 r2 = per_date.loc[pd.Timestamp(date), (name, "r2")]
 rmse = per_date.loc[pd.Timestamp(date), (name, "rmse")]
 left.plotly_chart(plots.density_figure(h2.counts, h2.x_edges, h2.y_edges,
-                                       title=f"{name}, {date}: R² {r2:.3f}, RMSE {rmse:.3f}" + sim),
+                                       title=f"{name}, {date}<br>R² {r2:.3f}, RMSE {rmse:.3f}" + sim),
                   width="stretch", key="dates_density")
 hists = {}
 for run_name, pred in ev.predictions.items():
     h = error_histogram(truth, pred[:, j])
     hists[run_name] = (h.counts, h.edges)
-right.plotly_chart(plots.error_hist_figure(hists, title=f"Errors on {date} (prediction − truth)" + sim, colors=colors),
+right.plotly_chart(plots.error_hist_figure(hists, title=f"Errors on {date}<br>prediction − truth" + sim, colors=colors),
                    width="stretch", key="dates_hist")

@@ -12,7 +12,7 @@ from conftest import make_tiny_cube
 from mcnnseq.errors import CheckpointError
 from mcnnseq.experiment import evaluate, make_experiment, scene_predictions
 from mcnnseq.memo import ResultStore
-from mcnnseq.workspace import DemoSpec, FLAT_CURVE_RANGE, Workspace, file_key, file_stem, scene_chunk
+from mcnnseq.workspace import DemoSpec, FLAT_CURVE_STD, Workspace, file_key, file_stem, scene_chunk
 
 
 class Fake:
@@ -301,7 +301,7 @@ def test_crop_view_by_field_names_crop_and_size_filters_small_fields_and_skips_f
     assert view.codes(min_pixels=2) == [int(c) for c in sizes.index[sizes >= 2]]
     assert 4 not in view.codes(min_pixels=2)
     assert set(view.predicted(1)) == {run.name} and len(view.observed(1)) == 6
-    assert FLAT_CURVE_RANGE > 0
+    assert FLAT_CURVE_STD > 0
 
 
 def test_split_facts_speak_of_dates_without_observation():

@@ -175,7 +175,7 @@ def density_figure(counts: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray,
                              line=dict(color=ONE_TO_ONE_COLOR, dash="dash", width=1.5), showlegend=True,
                              hoverinfo="skip"))
     fig.update_layout(title=title, xaxis_title="true NDVI", yaxis_title="predicted NDVI", height=420,
-                      margin=dict(l=10, r=10, t=50, b=70), legend=dict(_LEGEND), plot_bgcolor="white")
+                      margin=dict(l=10, r=10, t=70, b=70), legend=dict(_LEGEND), plot_bgcolor="white")
     fig.update_xaxes(showgrid=True, gridcolor="#e5e5e5")
     fig.update_yaxes(showgrid=True, gridcolor="#e5e5e5")
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
@@ -192,7 +192,7 @@ def error_hist_figure(series: Mapping[str, tuple[np.ndarray, np.ndarray]], *, ti
         fig.add_trace(go.Bar(x=centres, y=100 * np.asarray(counts) / total, name=name, opacity=0.6,
                              marker_color=_color(name, colors), width=float(np.diff(edges).mean())))
     fig.update_layout(title=title, barmode="overlay", xaxis_title="prediction − truth (NDVI)",
-                      yaxis_title="% of pixels", height=420, **_LAYOUT)
+                      yaxis_title="% of pixels", height=420, **{**_LAYOUT, "margin": dict(l=10, r=10, t=70, b=90)})
     return fig
 
 
