@@ -134,10 +134,14 @@ c = st.columns(4)
 c[0].metric("Grid", f"{ny} x {nx} px", f"{abs(summary.resolution[0]):g} m pixels", delta_color="off", delta_arrow="off")
 c[1].metric("Dates", t, f"{summary.dates[0]} … {summary.dates[-1]}", delta_color="off", delta_arrow="off")
 no_obs = summary.dates_without_observation
+n_seen = t - len(no_obs)
 c[2].metric("Pixels with a gap", f"{100 * cube.pixels_with_a_gap:.0f} %",
-            (f"{len(no_obs)} date(s) without any optical value; {100 * summary.pixels_with_a_cloud:.0f} % cloudy "
-             f"on an observed date" if no_obs else "cloudy on at least one date"), delta_color="off", delta_arrow="off",
-            help="Share of pixels whose NDVI series misses at least one date.")
+            f"{len(no_obs)} date{'s' if len(no_obs) > 1 else ''} never observed" if no_obs
+            else "cloudy on at least one date", delta_color="off", delta_arrow="off",
+            help="Share of pixels whose NDVI series misses at least one date"
+                 + (f". A date with no optical value at all leaves a gap in every pixel; on the {n_seen} observed "
+                    f"dates, {100 * summary.pixels_with_a_cloud:.0f} % of the pixels are cloudy at least once."
+                    if no_obs else "."))
 c[3].metric("Crop map", "yes" if summary.has_crop else "no",
             "true colour: own bands" if truecolor.has_bands(ds) else "true colour: simulated" if cube.simulated
             else "no true-colour bands", delta_color="off", delta_arrow="off")
@@ -177,7 +181,7 @@ maps.add_rgb(m, geom, colour.rgba(), name=colour.label)
 if cube.has_truth:
     maps.add_raster(m, geom, np.asarray(reference_ndvi(ds).isel(time=ti).values),
                     name="NDVI under the clouds (simulated truth)", show=False)
-maps.add_raster(m, geom, ndvi_t, name=f"NDVI {date}")
+maps.add_raster(m, geom, ndvi_t, name=f"NDVI {date}", opacity=0.85)
 maps.add_mask(m, geom, cloud_t, name="cloud / missing")
 maps.show_pixel_map(m, geom, row_key=row_key, col_key=col_key, key=f"data_map:{cube.key}",
                     click_key=f"data_click:{cube.key}", height=430,

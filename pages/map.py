@@ -43,18 +43,18 @@ if view == "grid":
     obs_rgba = colorize(obs)
     obs_rgba[cloud] = (255, 255, 255, 255)
     vv = np.asarray(ds["vv"].isel(time=ti).values)
-    panels = [(("Simulated true colour" if colour.simulated else "True colour") + " (nearest clear date)",
+    panels = [(("simulated true colour" if colour.simulated else "true colour") + " (nearest clear date)",
                png_data_url(colour.rgba())),
-              ("Reference NDVI" + (" (simulated truth)" if has_truth else ""), png_data_url(colorize(ref))),
-              (f"Observed NDVI, white = cloud ({100 * frac[ti]:.0f} %)", png_data_url(obs_rgba)),
-              ("VV (dB): the radar sees through clouds", png_data_url(colorize(vv, cmap="radar")))]
+              ("reference NDVI" + (" (simulated truth)" if has_truth else ""), png_data_url(colorize(ref))),
+              (f"observed NDVI, white: cloud ({100 * frac[ti]:.0f} %)", png_data_url(obs_rgba)),
+              ("VV (dB), through the clouds", png_data_url(colorize(vv, cmap="radar")))]
     for r in compared:  # one row per run: prediction, gap-filled, error, per-pixel R² (Fig. 15)
         p = preds[r.name]
         filled = scene[r.name]["ndvi_filled"].isel(time=ti).values if "ndvi_filled" in scene[r.name] else None
-        panels += [(f"{r.name} prediction", png_data_url(colorize(p))),
-                   (f"{r.name} gap-filled", png_data_url(colorize(filled)) if filled is not None else None),
-                   (f"{r.name} error (prediction − reference)", png_data_url(colorize(p - ref, cmap="error"))),
-                   (f"{r.name} per-pixel R² (all dates)", png_data_url(colorize(ws.pixel_r2(r), cmap="score")))]
+        panels += [(f"<b>{r.name}</b>: prediction", png_data_url(colorize(p))),
+                   ("gap-filled", png_data_url(colorize(filled)) if filled is not None else None),
+                   ("error (prediction − reference)", png_data_url(colorize(p - ref, cmap="error"))),
+                   ("per-pixel R² (all dates)", png_data_url(colorize(ws.pixel_r2(r), cmap="score")))]
     fig = plots.image_grid(panels, cols=4, height_per_row=280, aspect=ny / nx, pixel_size=summary.resolution,
                            title=f"{date}" + (" — SIMULATED" if cube.simulated else ""))
     st.plotly_chart(fig, width="stretch", key="map_grid")
@@ -70,7 +70,7 @@ if view == "grid":
     left, bottom, right, top = summary.bounds
     st.caption(f"Axes: metres from the scene's north-west corner (x {left:,.0f}, y {top:,.0f} m, {summary.crs}). "
                "Zoom or pan one panel and all follow. Per-pixel R² covers every pixel (training pixels included); "
-               "the Dates page scores the test pixels only. " + colour.label.capitalize() + ".")
+               "the Dates page scores the test pixels only. " + colour.label[:1].upper() + colour.label[1:] + ".")
 
 else:
     geom = GridGeometry.from_cube(ds)
@@ -91,7 +91,7 @@ else:
     maps.add_mask(m, geom, cloud, name="cloud / missing", show=False)
     maps.add_raster(m, geom, preds[name] - ref, name=f"{name} error", cmap="error", show=False)
     maps.add_raster(m, geom, ws.pixel_r2(run), name=f"{name} per-pixel R²", cmap="score", show=False)
-    maps.add_raster(m, geom, preds[name], name=f"{name} prediction {date}", opacity=0.85)
+    maps.add_raster(m, geom, preds[name], name=f"{name} prediction {date}", opacity=0.8)
     maps.show_pixel_map(m, geom, row_key=row_key, col_key=col_key, key=f"map_map:{cube.key}",
                         click_key=f"map_click:{cube.key}", height=480,
                         legend_label=f"{name} prediction, {date}, over the {colour.label} (layers: the control at "

@@ -207,7 +207,8 @@ def test_real_openeo_cube_needs_and_takes_the_decode_options():
     assert not at.error
     assert metric(at, "Grid") == "100 x 100 px" and metric(at, "Dates") == "12"
     gap = next(m for m in at.metric if m.label == "Pixels with a gap")
-    assert gap.value == "100 %" and "2 date(s) without any optical value" in gap.proto.delta
+    assert gap.value == "100 %" and gap.proto.delta == "2 dates never observed"
+    assert "on the 10 observed dates, 0 % of the pixels are cloudy" in gap.proto.help
     assert any("2020-12-01" in w.value and "never scored" in w.value for w in at.warning)
     assert not any("SIMULATED" in i.value for i in at.info)
     with fake_map() as st_folium:

@@ -186,7 +186,7 @@ def test_map_page_true_colour_layers_grid_in_metres_and_click(trained):
     grid = chart(at, "map_grid")
     assert sum(t["type"] == "image" for t in grid["data"]) == 4 + 2 * 4  # context row + 4 panels per run
     titles = [a["text"] for a in grid["layout"]["annotations"]]
-    assert "Simulated true colour (nearest clear date)" in titles and "CNN · quick (2) per-pixel R² (all dates)" in titles
+    assert "simulated true colour (nearest clear date)" in titles and "<b>CNN · quick (2)</b>: prediction" in titles
     assert grid["layout"]["xaxis"]["showticklabels"] and grid["layout"]["xaxis"]["ticksuffix"] == " m"
     image = next(t for t in grid["data"] if t["type"] == "image")
     assert image["dx"] == pytest.approx(10.0)
@@ -374,7 +374,7 @@ def test_real_cube_flow_upload_train_and_every_page():
     assert any("no crop or field map" in i.value for i in at.info)
     open_page(at, "map")
     grid = chart(at, "map_grid")
-    assert grid["layout"]["annotations"][0]["text"] == "True colour (nearest clear date)"
+    assert grid["layout"]["annotations"][0]["text"] == "true colour (nearest clear date)"
     with fake_map() as st_folium:
         at.radio(key="_w_map_view").set_value("map").run()
     no_exception(at)

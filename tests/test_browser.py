@@ -114,7 +114,7 @@ def _untick(page, names: list[str]) -> None:
 def _legend(page, key: str) -> list[str]:
     """The legend entries of the plotly chart whose element key is ``key``."""
     chart = page.locator(f'[class*="st-key-{key}"] .legendtext')
-    return [t.strip() for t in chart.all_inner_texts()]
+    return [t.strip() for t in chart.evaluate_all("els => els.map(e => e.textContent || '')")]
 
 
 def _train_quick_cnn(page) -> None:
@@ -127,7 +127,7 @@ def _train_quick_cnn(page) -> None:
             button.click()
             wait_idle(page)
     page.get_by_text("Hyper-parameters").click()
-    epochs = page.get_by_role("spinbutton", name="Epochs")
+    epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
     epochs.fill("1")
     epochs.press("Enter")
     wait_idle(page)

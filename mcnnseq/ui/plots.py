@@ -259,7 +259,7 @@ def image_grid(panels: Sequence[tuple[str, str | None]], *, cols: int, height_pe
     n = len(panels)
     rows = max(1, -(-n // cols))
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[t for t, _ in panels],
-                        horizontal_spacing=0.04 if pixel_size else 0.01,
+                        horizontal_spacing=0.05 if pixel_size else 0.01,
                         vertical_spacing=(0.1 if pixel_size else 0.08) if rows > 1 else 0.0)
     dx, dy = (abs(pixel_size[0]), abs(pixel_size[1])) if pixel_size else (1.0, 1.0)
     for i, (_, url) in enumerate(panels):
@@ -276,6 +276,7 @@ def image_grid(panels: Sequence[tuple[str, str | None]], *, cols: int, height_pe
             fig.update_xaxes(title_text="m east of the west edge", title_font=dict(size=10), row=rows, col=c)
         for r in range(1, rows + 1):
             fig.update_yaxes(title_text="m south of the north edge", title_font=dict(size=10), row=r, col=1)
+    fig.update_annotations(font_size=12)  # the panel titles
     fig.update_layout(height=int(rows * height_per_row * max(aspect, 0.3)) + 80, margin=dict(l=5, r=5, t=60, b=5),
                       title=title)
     return fig

@@ -17,7 +17,7 @@ import pandas as pd
 import xarray as xr
 
 #: Reflectance (red, green, blue) of dry bare soil of an irrigated desert valley, and of a dense green canopy.
-SOIL_RGB: tuple[float, float, float] = (0.28, 0.23, 0.18)
+SOIL_RGB: tuple[float, float, float] = (0.20, 0.16, 0.12)
 CANOPY_RGB: tuple[float, float, float] = (0.035, 0.075, 0.03)
 NDVI_SOIL, NDVI_CANOPY = 0.15, 0.85
 #: Display: reflectance mapped linearly from 0..DISPLAY_MAX to 0..255 with this gamma (a common true-colour stretch).
