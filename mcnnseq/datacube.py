@@ -14,9 +14,9 @@ variable      dims         dtype        meaning
 ``field``     y, x         int32        field id (optional; 0 = no field)
 ``ndvi_true`` time, y, x   float32      NDVI under the clouds (simulated or artificially
                                         clouded data only)
-``red``,      time, y, x   float32      surface reflectance 0 … 1 (bright clouds a little
-``green``,                              above 1), NaN where missing: true-colour context
-``blue``                                only (optional; the STAC reader keeps B04/B03/B02)
+``red``,      time, y, x   float32      surface reflectance 0 … 1 of Sentinel-2 B04, B03, B02 (bright
+``green``,                              clouds a little above 1), NaN where missing (optional, all
+``blue``                                three or none: the true-colour context of the maps)
 ============  ===========  ===========  =====================================================
 
 Coordinates: ``time`` (the S2 date of each pair, sorted, unique), ``s1_time`` (along ``time``, the
@@ -43,9 +43,9 @@ from mcnnseq.errors import DatacubeError
 DIMS: tuple[str, str, str] = ("time", "y", "x")
 RADAR_VARS: tuple[str, str] = ("vv", "vh")
 REQUIRED_VARS: tuple[str, ...] = ("vv", "vh", "ndvi", "cloud")
-OPTIONAL_VARS: tuple[str, ...] = ("crop", "field", "ndvi_true")
-#: Optional surface reflectances kept for true-colour context (time, y, x) float32, 0 … 1.
-REFLECTANCE_VARS: tuple[str, ...] = ("red", "green", "blue")
+#: Optional surface reflectances kept for true-colour context (time, y, x) float32, 0 … 1 (all three or none).
+TRUE_COLOUR_VARS: tuple[str, str, str] = ("red", "green", "blue")
+OPTIONAL_VARS: tuple[str, ...] = ("crop", "field", "ndvi_true") + TRUE_COLOUR_VARS
 #: Largest plausible surface reflectance: L2A reflectances of bright clouds and snow exceed 1 a little;
 #: a value above this is a scale factor left on (×10000 digital numbers).
 MAX_REFLECTANCE: float = 2.0
@@ -146,17 +146,20 @@ def validate_cube(ds: xr.Dataset, *, source: str | None = None) -> xr.Dataset:
         rng = _finite_range(np.asarray(var.values))
         if rng is not None and (rng[0] < NDVI_RANGE[0] - 1e-6 or rng[1] > NDVI_RANGE[1] + 1e-6):
             raise fail(f"values {rng[0]:.3g} … {rng[1]:.3g} are outside −1 … 1", "ndvi_true")
-    for name in REFLECTANCE_VARS:
-        if name in ds.variables:
-            var = ds[name]
-            if var.dims != DIMS:
-                raise fail(f"has dims {var.dims}, expected {DIMS}", name)
-            if var.dtype != np.float32:
-                raise fail(f"has dtype {var.dtype}, expected float32 (reflectance 0 … 1)", name)
-            rng = _finite_range(np.asarray(var.values))
-            if rng is not None and (rng[0] < 0 or rng[1] > MAX_REFLECTANCE):
-                raise fail(f"values {rng[0]:.4g} … {rng[1]:.4g} are not surface reflectances 0 … 1 (a ×10000 scale "
-                           "or the L2A offset left on?)", name)
+    present = [name for name in TRUE_COLOUR_VARS if name in ds.variables]
+    if present and len(present) < 3:
+        raise fail(f"has {', '.join(present)} but not all of red, green and blue (a true colour needs the three)",
+                   present[0])
+    for name in present:
+        var = ds[name]
+        if var.dims != DIMS:
+            raise fail(f"has dims {var.dims}, expected {DIMS}", name)
+        if var.dtype != np.float32:
+            raise fail(f"has dtype {var.dtype}, expected float32 (reflectance 0 … 1)", name)
+        rng = _finite_range(np.asarray(var.values))
+        if rng is not None and (rng[0] < 0 or rng[1] > MAX_REFLECTANCE):
+            raise fail(f"values {rng[0]:.4g} … {rng[1]:.4g} are not surface reflectances 0 … 1 (a ×10000 scale "
+                       "or the L2A offset left on?)", name)
     return ds
 
 

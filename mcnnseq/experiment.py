@@ -35,14 +35,15 @@ import pandas as pd
 import xarray as xr
 
 from mcnnseq.datacube import reference_ndvi, validate_cube
+from mcnnseq.defaults import PAPER_SCENARIOS
 from mcnnseq.errors import DatacubeError
 from mcnnseq.gaps import GAP_LENGTHS, days_bucket_index, days_labels, make_gaps
 from mcnnseq.prediction import call_predict, uses_ndvi
 from mcnnseq.sampling import (PROTOCOLS, SampleReport, Split, inherit_split, pixel_series, sample_pixels,
                               split_samples, with_split)
 
-#: The paper's cloud scenarios (§2.2.4, Table 2).
-SCENARIOS: tuple[str, ...] = ("50%", "70%")
+#: The paper's cloud scenarios (§2.2.4, Table 2), from :mod:`mcnnseq.defaults`.
+SCENARIOS: tuple[str, ...] = PAPER_SCENARIOS
 #: Networks in the order the paper's Table 4 lists them.
 MODEL_ORDER: tuple[str, ...] = ("rnn", "cnn", "mcnn_seq")
 #: The classic gap-fillers, shown after the networks.

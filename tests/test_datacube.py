@@ -215,7 +215,24 @@ def test_crop_class_names():
 
 def test_optional_reflectances(tiny_cube):
     red = (tiny_cube["ndvi"] * 0 + 0.05).astype("float32")
-    assert validate_cube(tiny_cube.assign(red=red, green=red, blue=red))
-    _fails(tiny_cube.assign(red=red * 10000), "variable 'red'", "not surface reflectances", "×10000")
-    _fails(tiny_cube.assign(blue=red.astype("float64")), "variable 'blue'", "float32")
-    _fails(tiny_cube.assign(green=red.isel(time=0)), "variable 'green'", "expected ('time', 'y', 'x')")
+    rgb = tiny_cube.assign(red=red, green=red, blue=red)
+    assert validate_cube(rgb)
+    assert validate_cube(rgb.assign(red=red * 30))  # bright clouds reflect a little above 1
+    _fails(rgb.assign(red=red * 10000), "variable 'red'", "not surface reflectances", "×10000")
+    _fails(rgb.assign(blue=red.astype("float64")), "variable 'blue'", "float32")
+    _fails(rgb.assign(green=red.isel(time=0)), "variable 'green'", "expected ('time', 'y', 'x')")
+
+
+def test_true_colour_bands_come_as_three_float_reflectances():
+    from conftest import make_tiny_cube
+
+    cube = make_tiny_cube(nt=3, ny=4, nx=5)
+    for name in ("red", "green", "blue"):
+        cube[name] = (("time", "y", "x"), np.full((3, 4, 5), 0.1, dtype=np.float32))
+    validate_cube(cube)
+    with pytest.raises(DatacubeError, match="not all of red, green and blue"):
+        validate_cube(cube.drop_vars("blue"))
+    bad = cube.copy()
+    bad["green"] = bad["green"] * 1000
+    with pytest.raises(DatacubeError, match="variable 'green'.*not surface reflectances"):
+        validate_cube(bad)

@@ -22,6 +22,7 @@ from mcnnseq.datacube import OPTIONAL_VARS, REQUIRED_VARS, validate_cube
 from mcnnseq.errors import DatacubeError
 from mcnnseq.io import roundtrip
 from mcnnseq.io.aliases import find_roles
+from mcnnseq.io.cf import add_cf_metadata
 from mcnnseq.io.lazy import Chunks, standardize_lazy
 from mcnnseq.io.sniff import sniff
 from mcnnseq.io.standardize import (DEFAULT_MAX_PIXELS, check_options, check_size, clean_attrs, rename_dims,
@@ -163,10 +164,12 @@ def _prepare_for_file(ds: xr.Dataset, *, source: str, validate: bool) -> xr.Data
         validate_cube(ds, source=source)
     out = ds.copy()
     for var in out.variables.values():
-        gm = var.encoding.get("grid_mapping")
-        var.encoding = {"grid_mapping": gm} if gm else {}
+        var.attrs = dict(var.attrs)  # ds.copy() shares the attribute dicts; CF attributes go to the copy only
+        var.encoding = {}
+    out.attrs = dict(out.attrs)
+    cf_added = add_cf_metadata(out)  # grid_mapping, units, long_name, Conventions: what GDAL and rioxarray need
     extra = [str(n) for n in ds.data_vars if n not in REQUIRED_VARS + OPTIONAL_VARS]
-    return roundtrip.encode_dataset(out, extra_vars=extra)
+    return roundtrip.encode_dataset(out, extra_vars=extra, cf_added=cf_added)
 
 
 def _temporary_sibling(path: Path) -> Path:
@@ -183,10 +186,6 @@ def write_netcdf(ds: xr.Dataset, path: str | os.PathLike, *, validate: bool = Tr
     """
     path = Path(path)
     out = _prepare_for_file(ds, source=path.name, validate=validate)
-    for name in out.data_vars:  # to_netcdf(encoding=) replaces the encoding that carried it
-        gm = out.variables[name].encoding.get("grid_mapping")
-        if gm and gm in out.variables:
-            out.variables[name].attrs["grid_mapping"] = gm
     encoding = {str(name): {"zlib": True, "complevel": 4} for name in out.data_vars}
     tmp = _temporary_sibling(path)
     try:
