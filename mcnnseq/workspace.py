@@ -358,31 +358,31 @@ def predict_in_chunks(model: Any, X: np.ndarray, ndvi: np.ndarray | None = None,
 
 
 class _MemoModel:
-    """A model whose predictions are memoised by input content (so an evaluation never predicts twice).
-
-    A model that uses the observed NDVI, called without it on pixels it was warmed with
-    (:meth:`warm`), gets the NDVI it was warmed with: the observed NDVI of those pixels.
-    """
+    """A model whose predictions are memoised by input content (so an evaluation never predicts twice)."""
 
     def __init__(self, model: Any, store: ResultStore, prefix: tuple, name: str):
         from mcnnseq.prediction import uses_ndvi
 
         self._model, self._store, self._prefix, self.name = model, store, prefix, name
         self.uses_ndvi = uses_ndvi(model)
-        self._observed: dict[str, np.ndarray | None] = {}
 
     def _key(self, X: np.ndarray, ndvi: np.ndarray | None) -> tuple:
         return self._prefix + ("predict", _digest(np.asarray(X)),
                                _digest(np.asarray(ndvi)) if self.uses_ndvi and ndvi is not None else None)
 
-    def warm(self, X: np.ndarray, ndvi: np.ndarray | None, progress: Progress | None, text: str) -> np.ndarray:
-        self._observed[_digest(np.asarray(X))] = ndvi
-        return self._store.compute(self._key(X, ndvi),
-                                   lambda p: predict_in_chunks(self._model, X, ndvi, progress=p, text=text), progress)
+    def warm(self, X: np.ndarray, progress: Progress | None, text: str) -> None:
+        """Predict the test pixels of a radar-only model now, with progress (the evaluation then reuses them).
+
+        A model that uses the observed NDVI is scored on inputs with dates hidden (leave-one-date-out,
+        artificial gaps), which only the evaluation makes: nothing to warm.
+        """
+        if not self.uses_ndvi:
+            self._store.compute(self._key(X, None),
+                                lambda p: predict_in_chunks(self._model, X, None, progress=p, text=text), progress)
 
     def predict(self, X: np.ndarray, ndvi: np.ndarray | None = None, **_: Any) -> np.ndarray:
-        if ndvi is None and self.uses_ndvi:
-            ndvi = self._observed.get(_digest(np.asarray(X)))
+        if not self.uses_ndvi:
+            ndvi = None
         return self._store.compute(self._key(X, ndvi), lambda p: predict_in_chunks(self._model, X, ndvi))
 
 
@@ -509,7 +509,9 @@ class Workspace:
             if cube.demo is not None and cube.demo.scenario == "70%":
                 spec50 = DemoSpec(cube.demo.size, cube.demo.seed, "50%")
                 base = split_pixels(self._simulate(spec50), seed=defaults.SPLIT_SEED)
-            return make_experiment(cube.ds, seed=defaults.SPLIT_SEED, base=base)
+            # the demo exists for the paper comparison (its shipped models were trained on the paper split)
+            protocol = "paper" if cube.demo is not None else "real"
+            return make_experiment(cube.ds, seed=defaults.SPLIT_SEED, base=base, protocol=protocol)
 
         return self.results.compute((cube.key, "experiment"), make)
 
@@ -673,7 +675,7 @@ class Workspace:
             models = {}
             for i, run in enumerate(runs):
                 memo = self._memo_model(cube, run)
-                memo.warm(X, obs, sub_progress(report, i / len(runs), (i + 1) / len(runs)),
+                memo.warm(X, sub_progress(report, i / len(runs), (i + 1) / len(runs)),
                           f"Scoring {run.name} on the test pixels")
                 models[run.name] = memo
             return evaluate(models, self.experiment(cube))
@@ -825,9 +827,9 @@ class Workspace:
     def warm_up(self, runs: Sequence[Run], *, cube: Cube | None = None) -> None:
         """Compute ``runs``' test scores and whole-scene predictions now (for a background thread)."""
         cube = cube or self.cube
-        X, obs = self.test_inputs(cube)
+        X, _obs = self.test_inputs(cube)
         for run in runs:
-            self._memo_model(cube, run).warm(X, obs, None, "")
+            self._memo_model(cube, run).warm(X, None, "")
         self._scene(cube, list(runs), None)
 
 
