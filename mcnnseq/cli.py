@@ -158,7 +158,7 @@ def cmd_predict(args) -> int:
     def progress(done: int, total: int) -> None:
         print(f"\rpredicting {100 * done / total:5.1f} %", end="", file=sys.stderr, flush=True)
 
-    out = predict_cube(model, ds, progress=progress)
+    out = predict_cube(model, ds, progress=progress, precision=args.precision)
     print(file=sys.stderr)
     target = Path(args.output)
     if target.suffix.lower() in (".tif", ".tiff"):
@@ -174,6 +174,8 @@ def cmd_predict(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mcnnseq.prediction import PRECISIONS, SCENE_PRECISION
+
     parser = argparse.ArgumentParser(prog="python -m mcnnseq", description=(
         "MCNN-Seq Studio: fill Sentinel-2 NDVI gaps from Sentinel-1 radar (Zhao et al., RSE 2020)."))
     sub = parser.add_subparsers(dest="command", required=True)
@@ -210,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(p)
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--precision", choices=PRECISIONS, default=SCENE_PRECISION,
+                   help="auto (default): bfloat16 matrix work where the CPU/GPU has it natively, else the fast "
+                        "float32 path; reference: the model's own float32 forward (slower, the evaluation's numbers)")
     p.set_defaults(func=cmd_predict)
     return parser
 
