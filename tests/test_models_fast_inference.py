@@ -67,6 +67,25 @@ def test_fast_fp32_equals_the_reference(kw):
     assert torch.allclose(fast, ref, rtol=0, atol=FP32_TOL)
 
 
+@pytest.mark.parametrize("limit, split_steps", [(0.0, 0), (3.0, 4), (1e9, 7)])
+def test_attention_outside_the_exp_split_range_falls_back_exactly(monkeypatch, limit, split_steps):
+    """Keys or queries beyond EXP_SPLIT_LIMIT take add + sigmoid: here all 7 steps, 3 of them, or none."""
+    model = _tiny(t_in=8, t_out=7)
+    with torch.no_grad():                   # keys up to |1.4|, queries up to several units
+        model.attn_keys.weight.mul_(4)
+        model.attn_query.weight.mul_(12)
+    monkeypatch.setattr(fi, "EXP_SPLIT_LIMIT", limit)
+    calls = []
+    addcmul = torch.addcmul
+    monkeypatch.setattr(torch, "addcmul", lambda *a, **k: calls.append(1) or addcmul(*a, **k))
+    x = _x(17, 8)
+    with torch.inference_mode():
+        ref = model(x)
+        fast = fi.FastAttentionDecoder(model)(x)
+    assert len(calls) == split_steps
+    assert torch.allclose(fast, ref, rtol=0, atol=FP32_TOL)
+
+
 @pytest.mark.parametrize("kw", [{}, {"t_in": 9, "t_out": 4, "sub_len": 3}])
 def test_fast_bf16_is_close_to_the_reference(kw):
     model = _tiny(**kw)

@@ -10,7 +10,9 @@
     ~2.6 ns per element against ~0.4 ns for ``sigmoid``, and the attention's ``tanh`` over
     (B, N, A) at every decoder step was ~40 % of the prediction time. In the attention the
     ``−1`` adds the same constant ``−Σv`` to every score, which softmax ignores, so the energy is
-    ``softmax_j(2v · sigmoid(2W s + 2U h_j))``; the factors 2 are folded into the weights;
+    ``softmax_j(2v · sigmoid(2W s + 2U h_j))``; the factors 2 are folded into the weights. On the
+    CPU, ``sigmoid(k + q) = 1 / (1 + exp(-k)·exp(-q))`` with ``exp(-k)`` computed once per sequence:
+    two cheap passes over (B, N, A) per step (multiply-add, reciprocal) instead of add + sigmoid;
   - the decoder step is fused: one matrix product of ``s_{i-1}`` with ``[W_hh | 2W]`` gives the
     LSTM's recurrent gates and the attention query together, one with ``[y, c_i]`` the input gates;
     the LSTM cell's gate non-linearities are one ``sigmoid`` over all four gates;
@@ -45,6 +47,10 @@ from mcnnseq.errors import ModelConfigError
 from mcnnseq.prediction import PRECISIONS
 
 Engine = Callable[..., torch.Tensor]
+
+#: |argument| bound of the attention's ``sigmoid(k + q) = 1 / (1 + exp(-k)·exp(-q))``: exp(±40) and
+#: their products (≥ e^-80 ≈ 1.8e-35) stay normal float32 numbers.
+EXP_SPLIT_LIMIT: float = 40.0
 
 
 def native_bf16(device: torch.device | str = "cpu") -> bool:
@@ -86,6 +92,11 @@ def has_attention_decoder(model: nn.Module) -> bool:
     return (callable(getattr(model, "features", None)) and isinstance(getattr(model, "start", None), torch.Tensor)
             and enc.batch_first and not enc.bidirectional and not getattr(enc, "proj_size", 0)
             and model.decoder.bias and enc.bias)
+
+
+def _absmax(t: torch.Tensor) -> float:
+    """max |t| (NaN when t holds a NaN, so that comparisons with it are False)."""
+    return float(torch.linalg.vector_norm(t, float("inf")))
 
 
 def _is_recurrent(model: nn.Module) -> bool:
@@ -177,7 +188,9 @@ class FastAttentionDecoder:
             # [W_hh | 2W]: the recurrent gates and the attention query from one product with s_{i-1}
             self.w_state = torch.cat((w_hh, 2 * model.attn_query.weight.detach()), 0).t().contiguous().to(dtype)
             self.w_input = w_ih.t().contiguous().to(dtype)                                  # (y + He, 4H)
-            self.bias = bias.float()
+            # the LSTM bias rides on the recurrent product: [b_ih + b_hh | 0] beside [W_hh | 2W]
+            self.b_state = torch.cat((bias, bias.new_zeros(a))).to(dtype)
+            self.one = torch.ones(1, device=bias.device)
             self.w_keys = (2 * model.attn_keys.weight.detach()).t().contiguous().float()     # (He, A)
             self.b_keys = (2 * model.attn_keys.bias.detach()).float()
             self.v = (2 * model.attn_score.weight.detach()).reshape(a, 1).float()
@@ -193,20 +206,30 @@ class FastAttentionDecoder:
     def _forward(self, x: torch.Tensor, *args: torch.Tensor) -> torch.Tensor:
         dt, h4 = self.dtype, 4 * self.h
         feats = self.model.features(x, *args)                                   # (B, N, F)
-        enc_out, (h_n, c_n) = self.encoder(feats.to(dt))
+        enc_out, (h_n, c_n) = self.encoder(feats.to(self.encoder.weight_ih_l0.dtype))
         enc = enc_out.float().contiguous()                                      # (B, N, He)
         b, n, _ = enc.shape
-        keys = torch.addmm(self.b_keys, enc.view(b * n, self.he), self.w_keys).view(b, n, self.a)
+        keys = torch.addmm(self.b_keys, enc.view(b * n, self.he), self.w_keys).view(b, n, self.a)   # 2(U h_j + b)
+        # sigmoid(k + q) = 1 / (1 + exp(-k)·exp(-q)): exp(-k) once per sequence, then two cheap passes per
+        # step instead of add + sigmoid. Exact while |k|, |q| <= EXP_SPLIT_LIMIT (no overflow, no denormal);
+        # a step whose query leaves that range (or keys that do) takes add + sigmoid.
+        exp_keys = None
+        if x.device.type == "cpu" and _absmax(keys) <= EXP_SPLIT_LIMIT:
+            exp_keys = torch.exp(-keys)
         state = h_n[-1].float()
         cell = c_n[-1].float().clone()
         y = self.start.expand(b, self.y_width)
         out = torch.empty(b, self.t_out, self.out_width, dtype=torch.float32, device=x.device)
         energy = torch.empty(b, n, self.a, dtype=torch.float32, device=x.device)
         for i in range(self.t_out):
-            rec = torch.mm(state.to(dt), self.w_state)                          # (B, 4H + A)
-            query = rec[:, h4:].float()
-            torch.add(keys, query.unsqueeze(1), out=energy)
-            energy.sigmoid_()                                                   # (B, N, A)
+            rec = torch.addmm(self.b_state, state.to(dt), self.w_state)         # (B, 4H + A)
+            query = rec[:, h4:].float()                                          # 2 W s_{i-1}
+            if exp_keys is not None and _absmax(query) <= EXP_SPLIT_LIMIT:
+                torch.addcmul(self.one, exp_keys, torch.exp(-query).unsqueeze(1), out=energy)
+                energy.reciprocal_()
+            else:
+                torch.add(keys, query.unsqueeze(1), out=energy)
+                energy.sigmoid_()                                               # (B, N, A)
             alpha = torch.softmax(torch.matmul(energy, self.v).squeeze(2), dim=1)   # (B, N)
             context = torch.bmm(alpha.unsqueeze(1), enc).squeeze(1)             # (B, He)
             dec_in = torch.cat((y, context), dim=1)
@@ -215,7 +238,6 @@ class FastAttentionDecoder:
             else:
                 gates = torch.mm(dec_in.to(dt), self.w_input).float()
                 gates += rec[:, :h4]
-            gates += self.bias
             gates.sigmoid_()
             gi, gf, gg, go = gates.chunk(4, dim=1)
             cell.mul_(gf).addcmul_(gi, gg.mul(2).sub_(1))                       # c = f c + i tanh(g)
