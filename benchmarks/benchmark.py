@@ -302,20 +302,18 @@ def main(argv: list[str] | None = None) -> int:
     models = {}
     for name in ("rnn", "cnn"):
         other, other_note = load_demo_model(name, exp, args.quick)
-        other_resolved = resolve_precision(precision, other.model)
         res = compare_precisions(other, X_time, X_test, Y_test, batch=bs, min_seconds=min_s / 2,
-                                 precisions=(precision,))
-        models[name] = {"precision": other_resolved, "px_per_s": res[precision]["px_per_s"],
-                        "reference_px_per_s": res["reference"]["px_per_s"],
-                        "r2_delta": abs(res[precision]["r2"] - res["reference"]["r2"]),
-                        "abs_diff": res[precision]["abs_diff"], "model": other_note}
-        m = models[name]
-        if other_resolved == "reference":
-            print(f"{other.name}: {precision} -> reference (no faster path pays): {m['px_per_s']:.0f} px/s")
-        else:
-            print(f"{other.name}: {precision} -> {other_resolved}: {m['px_per_s']:.0f} px/s vs reference "
-                  f"{m['reference_px_per_s']:.0f} px/s ({m['px_per_s'] / m['reference_px_per_s']:.2f}x), "
-                  f"|ΔR²| = {m['r2_delta']:.5f}, max |Δ NDVI| {m['abs_diff']['max']:.1e}")
+                                 precisions=(precision, "bf16"))
+        ref_rate = res["reference"]["px_per_s"]
+        models[name] = {"model": other_note, "reference_px_per_s": ref_rate}
+        for p in (precision, "bf16"):
+            r = res[p]
+            models[name][p] = {"path": r["path"], "px_per_s": r["px_per_s"], "speedup": r["px_per_s"] / ref_rate,
+                               "r2_delta": abs(r["r2"] - res["reference"]["r2"]), "abs_diff": r["abs_diff"]}
+        b16 = models[name]["bf16"]
+        print(f"{other.name}: reference {ref_rate:.0f} px/s; bf16 {b16['px_per_s']:.0f} px/s "
+              f"({b16['speedup']:.2f}x, |ΔR²| = {b16['r2_delta']:.5f}, max |Δ NDVI| {b16['abs_diff']['max']:.1e}); "
+              f"{precision} -> {res[precision]['path']}")
 
     quick_s = None if args.skip_quick_preset else quick_preset()
     if quick_s is not None:

@@ -30,9 +30,10 @@ outputs per step works unchanged: the decoder is fed back the first ``y_width`` 
 Precisions (:data:`mcnnseq.prediction.PRECISIONS`): ``"reference"`` (the model's own forward, today's
 path), ``"fp32"`` (the fast path in float32: same numbers to rounding), ``"bf16"``, and ``"auto"``:
 bf16 where the hardware computes it natively (AVX-512 BF16 or AMX on x86 CPUs, CUDA devices with
-bf16) and the network gains from it (the recurrent ones: MCNN-Seq, RNN; the small CNN gains ~1.3×
-for a ~3e-3 NDVI change and stays float32), else fp32. ``benchmarks/benchmark.py`` measures the
-speed-up and the change in test R².
+bf16) and the network is recurrent (MCNN-Seq, RNN: the LSTMs' matrix work dominates), else fp32.
+The small CNN stays float32 under "auto": its time is a few convolutions and one dense layer, where
+bf16 gains little. ``benchmarks/benchmark.py`` prints each network's bf16 speed-up and the change in
+test R² on the demo test set.
 """
 
 from __future__ import annotations
