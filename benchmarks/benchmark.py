@@ -72,6 +72,42 @@ def matmul_peak_gflops(*, n: int = 2048, repeats: int = 10) -> float:
     return 2 * n ** 3 / best / 1e9
 
 
+def elementwise_ns(*, shape: tuple[int, int, int] = (512, 31, 100), repeats: int = 20) -> dict[str, float]:
+    """ns per element of the attention's element-wise work over one (B, N, A) step, old and new forms.
+
+    ``tanh`` (the reference: add, then tanh), ``sigmoid`` (add, then sigmoid: the fast path's float32
+    form on a GPU or outside the exp-split range) and ``exp split`` (``1 / (1 + exp(-k)·exp(-q))``
+    with ``exp(-k)`` precomputed: the fast path on the CPU). Best of ``repeats``.
+    """
+    keys = torch.randn(*shape)
+    query = torch.randn(shape[0], 1, shape[2])
+    exp_keys = torch.exp(-keys)
+    out = torch.empty(shape)
+    one = torch.ones(1)
+
+    def add_tanh():
+        torch.add(keys, query, out=out).tanh_()
+
+    def add_sigmoid():
+        torch.add(keys, query, out=out).sigmoid_()
+
+    def exp_split():
+        torch.addcmul(one, exp_keys, torch.exp(-query), out=out).reciprocal_()
+
+    result = {}
+    for name, fn in (("tanh", add_tanh), ("sigmoid", add_sigmoid), ("exp split", exp_split)):
+        fn()
+        best = min(_seconds(fn) for _ in range(repeats))
+        result[name] = best / keys.numel() * 1e9
+    return result
+
+
+def _seconds(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def mcnn_seq_forward_flops(m: MCNNSeq) -> float:
     """Multiply-add FLOPs (2 per MAC) of one sample's forward pass; element-wise work not counted."""
     t, n, L = m.t_in, m.n_sub, m.t_out
@@ -211,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
           f"torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}, "
           f"native bf16: {native_bf16('cpu')}")
     print(f"float32 matmul peak: {peak:.1f} GFLOP/s")
+    ew = elementwise_ns(repeats=5 if args.quick else 20)
+    print("attention element-wise work per (B, N, A) element: "
+          + ", ".join(f"{k} {v:.2f} ns" for k, v in ew.items()))
 
     from mcnnseq.pretrained import demo_experiment_for_models
 
@@ -335,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         "predict_r2_fast": fast["r2"],
         "predict_abs_diff": fast["abs_diff"],
         "predict_batch": bs,
+        "attention_elementwise_ns": ew,
         "predict_model": note,
         "eager_predict_px_per_s": eager_predict,
         "eager_train_samples_per_s": eager_train,

@@ -6,19 +6,20 @@
 * **MCNN-Seq** (any model with its structure: ``features`` → ``nn.LSTM`` encoder → additive
   attention → ``nn.LSTMCell`` decoder → linear ``head``) gets :class:`FastAttentionDecoder`:
 
-  - ``tanh`` is computed as ``2·sigmoid(2z) − 1`` (an identity). PyTorch's CPU ``tanh`` costs
-    ~2.6 ns per element against ~0.4 ns for ``sigmoid``, and the attention's ``tanh`` over
-    (B, N, A) at every decoder step was ~40 % of the prediction time. In the attention the
-    ``−1`` adds the same constant ``−Σv`` to every score, which softmax ignores, so the energy is
-    ``softmax_j(2v · sigmoid(2W s + 2U h_j))``; the factors 2 are folded into the weights. On the
+  - ``tanh`` is computed as ``2·sigmoid(2z) − 1`` (an identity). PyTorch's CPU ``tanh`` is several
+    times slower per element than its ``sigmoid`` (``benchmarks/benchmark.py`` prints both), and the
+    attention's ``tanh`` over (B, N, A) at every decoder step was ~40 % of the prediction time. In
+    the attention the ``−1`` adds the same constant ``−Σv`` to every score, which softmax ignores,
+    so α = ``softmax_j(2v · sigmoid(2W s + 2U h_j))``; the factors 2 are folded into the weights. On the
     CPU, ``sigmoid(k + q) = 1 / (1 + exp(-k)·exp(-q))`` with ``exp(-k)`` computed once per sequence:
     two cheap passes over (B, N, A) per step (multiply-add, reciprocal) instead of add + sigmoid;
   - the decoder step is fused: one matrix product of ``s_{i-1}`` with ``[W_hh | 2W]`` gives the
     LSTM's recurrent gates and the attention query together, one with ``[y, c_i]`` the input gates;
     the LSTM cell's gate non-linearities are one ``sigmoid`` over all four gates;
-  - with ``precision="bf16"`` the matrix work (the encoder ``nn.LSTM``, the decoder's products)
-    runs in bfloat16 with float32 accumulation, while the recurrent state, the attention's
-    element-wise work, the softmax and the head stay float32.
+  - with ``precision="bf16"`` the encoder ``nn.LSTM`` runs on a bfloat16 copy (oneDNN / cuDNN: its
+    outputs and hidden state are bf16) and the decoder's matrix products take bf16 operands (float32
+    accumulation, bf16 result); the decoder's recurrent state, the attention's element-wise work,
+    the softmax and the head stay float32.
 
 * other networks (CNN, RNN) get, for ``"bf16"``, a bfloat16 copy of the module.
 
