@@ -57,8 +57,14 @@ def _trained(model: nn.Module, n: int = 64, seed: int = 0) -> tuple[TrainedModel
     {"t_in": 5, "t_out": 11, "attention_size": 3},               # more NDVI dates than radar dates
     {"encoder_layers": 1, "hidden_size": 5},
 ])
-def test_fast_fp32_equals_the_reference(kw):
+@pytest.mark.parametrize("block_rows", [None, 3])
+def test_fast_fp32_equals_the_reference(monkeypatch, kw, block_rows):
+    """``block_rows``: the attention in blocks of 3 rows (13 = 4 × 3 + 1), as large batches run on the CPU."""
     model = _tiny(**kw)
+    if block_rows is not None:
+        a = model.attention_size
+        monkeypatch.setattr(fi, "ATTENTION_BLOCK_BYTES", 4 * model.n_sub * a * block_rows)
+        monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
     x = _x(13, model.t_in)
     with torch.inference_mode():
         ref = model(x)
@@ -75,6 +81,7 @@ def test_attention_outside_the_exp_split_range_falls_back_exactly(monkeypatch, l
         model.attn_keys.weight.mul_(4)
         model.attn_query.weight.mul_(12)
     monkeypatch.setattr(fi, "EXP_SPLIT_LIMIT", limit)
+    monkeypatch.setattr(fi, "ATTENTION_BLOCK_BYTES", 4 * model.n_sub * model.attention_size * 17)  # one block
     calls = []
     addcmul = torch.addcmul
     monkeypatch.setattr(torch, "addcmul", lambda *a, **k: calls.append(1) or addcmul(*a, **k))
