@@ -59,7 +59,7 @@ def _trained(model: nn.Module, n: int = 64, seed: int = 0) -> tuple[TrainedModel
 ])
 @pytest.mark.parametrize("block_rows", [None, 3])
 def test_fast_fp32_equals_the_reference(monkeypatch, kw, block_rows):
-    """``block_rows``: the attention in blocks of 3 rows (13 = 4 × 3 + 1), as large batches run on the CPU."""
+    """``block_rows`` 3: the attention in blocks (13 rows as 4 + 4 + 4 + 1), as large batches run on the CPU."""
     model = _tiny(**kw)
     if block_rows is not None:
         a = model.attention_size

@@ -223,7 +223,10 @@ class FastAttentionDecoder:
         exp_keys = torch.exp(-keys) if on_cpu and _absmax(keys) <= EXP_SPLIT_LIMIT else None
         # On the CPU the attention runs over blocks of rows whose (rows, N, A) energy stays in each core's
         # L2 cache from the multiply-add to the scores; one block on a GPU.
-        rows = b if not on_cpu else max(1, ATTENTION_BLOCK_BYTES // (4 * n * self.a)) * torch.get_num_threads()
+        rows = b
+        if on_cpu:
+            target = max(1, ATTENTION_BLOCK_BYTES // (4 * n * self.a)) * torch.get_num_threads()
+            rows = -(-b // max(1, round(b / target)))                           # equal blocks near the target
         energy = torch.empty(min(rows, b), n, self.a, dtype=torch.float32, device=x.device)
         context = torch.empty(b, 1, self.he, dtype=torch.float32, device=x.device)
         state = h_n[-1].float()
