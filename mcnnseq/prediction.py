@@ -185,7 +185,8 @@ def predict_radar(model: Predictor, vv: np.ndarray, vh: np.ndarray, *, chunk_pix
 
 
 def iter_prediction_blocks(models: Mapping[str, Predictor], ds: xr.Dataset, *, chunk_pixels: int = CHUNK_PIXELS,
-                           precision: str = SCENE_PRECISION) -> Iterator[tuple[slice, np.ndarray | None, dict[str, np.ndarray]]]:
+                           precision: str = SCENE_PRECISION
+                           ) -> Iterator[tuple[slice, np.ndarray | None, dict[str, np.ndarray]]]:
     """Predict ``ds`` a block of rows at a time, reading the radar once for all ``models``.
 
     Yields ``(rows, observed, predictions)``: ``rows`` a ``slice`` along ``y``, ``observed`` the
