@@ -62,11 +62,11 @@ def native_bf16(device: torch.device | str = "cpu") -> bool:
     """Whether ``device`` computes bfloat16 matrix products natively (not emulated).
 
     CPU: AVX-512 BF16 or AMX (checked at run time; a CPU with AVX2 only says False). CUDA: the
-    device's bf16 support.
+    device's bf16 support without emulation (Ampere and later).
     """
     device = torch.device(device)
     if device.type == "cuda":
-        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False))
     if device.type != "cpu":
         return False
     cpu = getattr(torch, "cpu", None)
