@@ -340,7 +340,7 @@ def _cmd_predict_distributed(args) -> int:
 
     products = ("ndvi_filled",) if args.filled_only else PRODUCTS
     summary = predict_scene(spec, ds, target, workers=args.workers, scheduler=args.scheduler,
-                            chunks=args.chunks, products=products, progress=progress)
+                            chunks=args.chunks, products=products, progress=progress, precision=args.precision)
     print(file=sys.stderr)
     print(summary.to_text())
     return 0
@@ -376,7 +376,7 @@ def cmd_predict(args) -> int:
     def progress(done: int, total: int) -> None:
         print(f"\rpredicting {100 * done / total:5.1f} %", end="", file=sys.stderr, flush=True)
 
-    out = predict_cube(model, ds, progress=progress)
+    out = predict_cube(model, ds, progress=progress, precision=args.precision)
     print(file=sys.stderr)
     target = Path(args.output)
     if target.suffix.lower() in (".csv", ".parquet", ".pq"):
@@ -397,6 +397,8 @@ def cmd_predict(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mcnnseq.prediction import PRECISIONS, SCENE_PRECISION
+
     parser = argparse.ArgumentParser(prog="python -m mcnnseq", description=(
         "MCNN-Seq Studio: fill Sentinel-2 NDVI gaps from Sentinel-1 radar (Zhao et al., RSE 2020)."))
     sub = parser.add_subparsers(dest="command", required=True)
@@ -445,6 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, metavar="MODEL",
                    help="a checkpoint file, or a gap-filler: linear, whittaker")
     p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--precision", choices=PRECISIONS, default=SCENE_PRECISION,
+                   help="auto (default): bfloat16 matrix work where the CPU/GPU has it natively, else the fast "
+                        "float32 path; reference: the model's own float32 forward (slower, the evaluation's numbers)")
     g = p.add_argument_group("scale (Dask)")
     g.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                    help="predict on a local Dask cluster of N worker processes, one thread each")

@@ -50,7 +50,8 @@ import xarray as xr
 
 from mcnnseq.datacube import DIMS
 from mcnnseq.errors import CheckpointError, ClusterError, DatacubeError, ModelConfigError
-from mcnnseq.prediction import CHUNK_PIXELS, ProgressCallback, _check_inputs, _output_dataset, predict_radar
+from mcnnseq.prediction import (CHUNK_PIXELS, SCENE_PRECISION, ProgressCallback, _check_inputs, _output_dataset,
+                                predict_radar)
 
 PRODUCTS: tuple[str, ...] = ("ndvi_pred", "ndvi_filled")
 
@@ -268,7 +269,7 @@ class SceneSummary:
 
 def _block_task(vv: np.ndarray, vh: np.ndarray, observed: np.ndarray | None, spec: PortableModel, *,
                 store: str, region: tuple[slice, slice], products: tuple[str, ...], chunk_pixels: int,
-                torch_threads: int | None, source: str) -> np.ndarray:
+                torch_threads: int | None, source: str, precision: str = SCENE_PRECISION) -> np.ndarray:
     """Predict one block ((T, rows, cols) inputs) and write its region; return the four pixel counts."""
     import zarr
 
@@ -282,7 +283,7 @@ def _block_task(vv: np.ndarray, vh: np.ndarray, observed: np.ndarray | None, spe
     if skip.any():
         vv = np.where(skip[None], np.float32(np.nan), vv)
     pred = predict_radar(model, vv, vh, chunk_pixels=chunk_pixels, name=spec.label, source=source,
-                         ndvi=observed)
+                         ndvi=observed, precision=precision)
     group = zarr.open_group(store, mode="r+")
     rows, cols = region
     if "ndvi_pred" in products:
@@ -358,7 +359,8 @@ def predict_scene(model: PortableModel, cube: xr.Dataset, output: str | os.PathL
                   workers: int | None = None, scheduler: str | None = None, chunks=None,
                   products: Sequence[str] = PRODUCTS, chunk_pixels: int = CHUNK_PIXELS,
                   torch_threads: int | None = 1, progress: ProgressCallback | None = None,
-                  processes: bool = True, timeout: float = CONNECT_TIMEOUT_S) -> SceneSummary:
+                  processes: bool = True, timeout: float = CONNECT_TIMEOUT_S,
+                  precision: str = SCENE_PRECISION) -> SceneSummary:
     """Predict every pixel of ``cube`` with ``model`` on a Dask cluster; write ``output`` (.zarr or .nc).
 
     ``cube``: a datacube (:mod:`mcnnseq.datacube`), lazy (``open_cube(..., chunks=...)``) or in
@@ -449,7 +451,7 @@ def predict_scene(model: PortableModel, cube: xr.Dataset, output: str | os.PathL
                     payload = cloudpickle.dumps(dask.optimize(*parts))
                     futures.append(client.submit(_read_and_predict_block, payload, spec, pure=False,
                                                  store=str(tmp), region=region, products=products,
-                                                 chunk_pixels=int(chunk_pixels), torch_threads=torch_threads,
+                                                 chunk_pixels=int(chunk_pixels), torch_threads=torch_threads, precision=precision,
                                                  source=source))
                     sizes.append(vv.chunks[1][i] * vv.chunks[2][j])
             tasks = futures
