@@ -451,8 +451,8 @@ def predict_scene(model: PortableModel, cube: xr.Dataset, output: str | os.PathL
                     payload = cloudpickle.dumps(dask.optimize(*parts))
                     futures.append(client.submit(_read_and_predict_block, payload, spec, pure=False,
                                                  store=str(tmp), region=region, products=products,
-                                                 chunk_pixels=int(chunk_pixels), torch_threads=torch_threads, precision=precision,
-                                                 source=source))
+                                                 chunk_pixels=int(chunk_pixels), torch_threads=torch_threads,
+                                                 source=source, precision=precision))
                     sizes.append(vv.chunks[1][i] * vv.chunks[2][j])
             tasks = futures
             index = {f.key: k for k, f in enumerate(futures)}
