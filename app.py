@@ -1,16 +1,22 @@
 """MCNN-Seq Studio — the dashboard's frame: page config, navigation over ``pages/``, the shared sidebar.
 
-Run with ``streamlit run app.py``. Everything the pages show comes from :mod:`mcnnseq`; the session's
-cube and runs live in :mod:`mcnnseq.ui.state`, so switching pages loses nothing.
+Run with ``streamlit run app.py``. Everything the pages show comes from the session's
+:class:`mcnnseq.workspace.Workspace` (``mcnnseq.ui.state.workspace()``), so switching pages loses nothing.
 """
 
+import os
 from pathlib import Path
 
-import streamlit as st
+# Before torch loads: OpenMP threads that spin while they wait for work starve each other on a CPU shared with
+# other programs; the app predicts 5-6x faster under load with passive waiting (scripts/measure_omp_wait.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from mcnnseq.ui import runs, state
+import streamlit as st  # noqa: E402
 
-st.set_page_config(page_title="MCNN-Seq Studio", page_icon=str(Path(__file__).parent / "assets" / "ui" / "icon.png"), layout="wide")
+from mcnnseq.ui import runs, sidebar, state  # noqa: E402
+
+st.set_page_config(page_title="MCNN-Seq Studio", page_icon=str(Path(__file__).parent / "assets" / "ui" / "icon.png"),
+                   layout="wide")
 
 navigation = st.navigation([
     st.Page("pages/data.py", title="Data", icon=":material/dataset:", default=True),
@@ -20,6 +26,9 @@ navigation = st.navigation([
     st.Page("pages/map.py", title="Map", icon=":material/map:"),
     st.Page("pages/export.py", title="Export", icon=":material/download:"),
 ])
-state.sidebar()
-runs.warm_up(state.current_cube())  # the shipped demo models' results, computed in the background
+ws = state.workspace()
+runs.harvest(ws)  # a finished training job's models become runs, whichever page is open
+ws.offer_shipped()  # the shipped demo models, on the scene they were trained on
+sidebar.draw(ws)
+runs.warm_up(ws)  # their results, computed in the background
 navigation.run()

@@ -47,3 +47,12 @@ class CheckpointError(McnnSeqError, ValueError):
 
 class ModelConfigError(McnnSeqError, ValueError):
     """A model or training configuration is invalid (unknown model, bad hyper-parameter, T_out != T for RNN)."""
+
+
+class ClusterError(McnnSeqError, RuntimeError):
+    """A Dask cluster cannot be reached or used (bad scheduler address, no workers)."""
+
+    def __init__(self, problem: str, *, source: str | None = None):
+        self.problem = problem
+        self.source = source
+        super().__init__(f"{source}: {problem}" if source else problem)

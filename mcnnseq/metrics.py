@@ -110,21 +110,57 @@ def _date_index(dates, length: int) -> pd.Index:
     return index
 
 
-def per_date_metrics(y_true, y_pred, dates=None) -> pd.DataFrame:
+def per_date_metrics(y_true, y_pred, dates=None, *, min_n: int = 1) -> pd.DataFrame:
     """R², RMSE and the number of scored pixels for each date (Table 4 / Fig. 6 form).
 
     ``y_true`` and ``y_pred`` are ``(n, T)`` NDVI (pixels × dates), NaN in ``y_true`` = no truth.
     Returns a DataFrame indexed by ``time`` (``dates``, length T; 0 … T−1 when omitted) with columns
-    ``r2``, ``rmse`` (float) and ``n`` (int). A date with no truth is kept, with NaN metrics and n = 0.
+    ``r2``, ``rmse`` (float) and ``n`` (int). A date with no truth is kept, with NaN metrics and n = 0;
+    so is a date with fewer than ``min_n`` scored pixels (its ``n`` says how many it had).
     """
     t, p = _pair(y_true, y_pred)
     if t.ndim != 2:
         raise ValueError(f"expected (n, T) arrays, got shape {t.shape}")
     index = _date_index(dates, t.shape[1])
     ok = np.isfinite(t) & np.isfinite(p)
-    rows = [(_r2(t[ok[:, j], j], p[ok[:, j], j]), _rmse(t[ok[:, j], j], p[ok[:, j], j]), int(ok[:, j].sum()))
-            for j in range(t.shape[1])]
+    rows = []
+    for j in range(t.shape[1]):
+        tj, pj = t[ok[:, j], j], p[ok[:, j], j]
+        n = int(tj.size)
+        rows.append((_r2(tj, pj), _rmse(tj, pj), n) if n >= max(1, min_n) else (np.nan, np.nan, n))
     out = pd.DataFrame(rows, index=index, columns=["r2", "rmse", "n"])
+    out["n"] = out["n"].astype(np.int64)
+    return out
+
+
+def pooled_scores(y_true, y_pred, *, min_n: int = 1) -> tuple[float, float, int]:
+    """``(r2, rmse, n)`` pooled over all scored entries (any shape); NaN scores below ``min_n`` entries."""
+    t, p = _valid_flat(y_true, y_pred)
+    if t.size < max(1, min_n):
+        return float("nan"), float("nan"), int(t.size)
+    return _r2(t, p), _rmse(t, p), int(t.size)
+
+
+def scores_by_group(y_true, y_pred, groups, *, order: Sequence | None = None, min_n: int = 1,
+                    column: str = "group") -> pd.DataFrame:
+    """R², RMSE and n pooled within each group of entries (e.g. gap length, days since a clear date).
+
+    ``y_true``, ``y_pred``, ``groups`` have one shape; entries whose truth or prediction is not finite
+    are not scored. ``order`` lists the groups to report (missing ones get n = 0 and NaN scores;
+    default: the groups present, sorted). Returns a DataFrame with columns ``column``, ``r2``,
+    ``rmse``, ``n``, one row per group.
+    """
+    t, p = _pair(y_true, y_pred)
+    g = np.asarray(groups)
+    if g.shape != t.shape:
+        raise ValueError(f"groups have shape {g.shape} but the truth has shape {t.shape}")
+    ok = np.isfinite(t) & np.isfinite(p)
+    keys = list(order) if order is not None else sorted(set(g[ok].tolist()))
+    rows = []
+    for key in keys:
+        sel = ok & (g == key)
+        rows.append((key, *pooled_scores(t[sel], p[sel], min_n=min_n)))
+    out = pd.DataFrame(rows, columns=[column, "r2", "rmse", "n"])
     out["n"] = out["n"].astype(np.int64)
     return out
 
@@ -142,18 +178,19 @@ def add_mean_row(table: pd.DataFrame, *, label: str = "mean") -> pd.DataFrame:
 
 
 def compare_models(predictions: Mapping[str, np.ndarray], y_true, dates=None, *, mean_row: bool = True,
-                   include_n: bool = False) -> pd.DataFrame:
+                   include_n: bool = False, min_n: int = 1) -> pd.DataFrame:
     """Per-date R² and RMSE of several models on the same truth, laid out like ``paper.table4()``.
 
     ``predictions`` maps a model name to its ``(n, T)`` NDVI prediction; ``y_true`` is ``(n, T)``.
     Columns are a MultiIndex ``(model, metric)`` with metrics ``r2``, ``rmse`` (and ``n`` when
     ``include_n``), rows the dates (index ``time``) plus, when ``mean_row``, a last row ``"mean"``
     holding the mean over the scored dates (dates with no truth are skipped, as in the paper's mean).
+    A date with fewer than ``min_n`` truths is not scored (NaN).
     """
     if not predictions:
         raise ValueError("no model predictions to compare")
     metrics = ["r2", "rmse", "n"] if include_n else ["r2", "rmse"]
-    frames = {name: per_date_metrics(y_true, pred, dates)[metrics] for name, pred in predictions.items()}
+    frames = {name: per_date_metrics(y_true, pred, dates, min_n=min_n)[metrics] for name, pred in predictions.items()}
     out = pd.concat(frames, axis=1, names=["model", "metric"])
     if mean_row:
         out = add_mean_row(out)

@@ -14,10 +14,17 @@ Outputs (same grid, coordinates and CRS as the input):
 
 Any object with a ``predict(X)`` method (:class:`Predictor`) is a model here; the trained models of
 :mod:`mcnnseq.training` are, and so is a plain function wrapped in a small class for tests.
+
+Numerical precision: a model whose ``predict`` takes ``precision=`` (the trained networks) predicts
+whole scenes at :data:`SCENE_PRECISION` (``"auto"``: the fast path of
+:mod:`mcnnseq.models.fast_inference`, bfloat16 where the hardware has it natively; its change in test
+R² is measured by ``benchmarks/benchmark.py``); pass ``precision="reference"`` for the models' own
+float32 forward.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from typing import Protocol, runtime_checkable
@@ -32,6 +39,13 @@ from mcnnseq.errors import CheckpointError, DatacubeError
 CHUNK_PIXELS: int = 65_536
 
 ProgressCallback = Callable[[int, int], None]
+
+#: How a trained network may compute (see :mod:`mcnnseq.models.fast_inference`): ``"auto"`` (the fastest
+#: path this machine supports within the accuracy bound), ``"bf16"``, ``"fp32"`` (fast path, float32),
+#: ``"reference"`` (the model's own float32 forward; what evaluation uses).
+PRECISIONS: tuple[str, ...] = ("auto", "bf16", "fp32", "reference")
+#: Precision of whole-scene prediction (``predict_cube``, ``predict_multi``, the CLI's ``predict``).
+SCENE_PRECISION: str = "auto"
 
 
 @runtime_checkable
@@ -52,13 +66,27 @@ def uses_ndvi(model: Predictor) -> bool:
     return bool(getattr(model, "uses_ndvi", False))
 
 
-def call_predict(model: Predictor, X: np.ndarray, ndvi: np.ndarray | None = None) -> np.ndarray:
-    """``model.predict(X)``, with ``ndvi=`` (all-NaN when not given) for a model that :func:`uses_ndvi`."""
+def takes_precision(model: Predictor) -> bool:
+    """True when ``model.predict`` accepts ``precision=`` (one of :data:`PRECISIONS`)."""
+    try:
+        return "precision" in inspect.signature(model.predict).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def call_predict(model: Predictor, X: np.ndarray, ndvi: np.ndarray | None = None, *,
+                 precision: str | None = None) -> np.ndarray:
+    """``model.predict(X)``, with ``ndvi=`` (all-NaN when not given) for a model that :func:`uses_ndvi`.
+
+    ``precision`` (one of :data:`PRECISIONS`) is passed to models that :func:`takes_precision`; None
+    leaves the model's own default.
+    """
+    kwargs = {"precision": precision} if precision is not None and takes_precision(model) else {}
     if not uses_ndvi(model):
-        return model.predict(X)
+        return model.predict(X, **kwargs)
     if ndvi is None:
         ndvi = np.full(X.shape[:2], np.nan, dtype=np.float32)
-    return model.predict(X, ndvi=ndvi)
+    return model.predict(X, ndvi=ndvi, **kwargs)
 
 
 def model_name(model: Predictor) -> str:
@@ -114,12 +142,12 @@ def _observed(ds: xr.Dataset, rows: slice) -> np.ndarray | None:
 
 
 def predict_radar(model: Predictor, vv: np.ndarray, vh: np.ndarray, *, chunk_pixels: int = CHUNK_PIXELS,
-                  name: str | None = None, source: str | None = None, ndvi: np.ndarray | None = None
-                  ) -> np.ndarray:
+                  name: str | None = None, source: str | None = None, ndvi: np.ndarray | None = None,
+                  precision: str = SCENE_PRECISION) -> np.ndarray:
     """Predict NDVI for a block of radar: ``vv``, ``vh`` (T, rows, x) dB -> (T, rows, x) float32 NDVI.
 
     ``ndvi`` (T, rows, x), the observed NDVI (NaN where cloudy or missing), goes to models that
-    :func:`uses_ndvi`.
+    :func:`uses_ndvi`. ``precision`` (:data:`PRECISIONS`) goes to models that :func:`takes_precision`.
 
     Pixels with a non-finite VV or VH on any date get NaN. ``model.predict`` is called on at most
     ``chunk_pixels`` pixels at a time and must return T dates per pixel, else
@@ -140,7 +168,7 @@ def predict_radar(model: Predictor, vv: np.ndarray, vh: np.ndarray, *, chunk_pix
     for start in range(0, valid.size, chunk_pixels):
         sel = valid[start:start + chunk_pixels]
         X = np.stack([a[sel], b[sel]], axis=-1)  # (n_chunk, T, 2) float32 dB
-        y = np.asarray(call_predict(model, X, None if obs is None else obs[sel]))
+        y = np.asarray(call_predict(model, X, None if obs is None else obs[sel], precision=precision))
         if y.ndim != 2 or y.shape[0] != sel.size or y.shape[1] != nt:
             label = name or model_name(model)
             cube = f"the cube '{source}'" if source else "the cube"
@@ -156,7 +184,8 @@ def predict_radar(model: Predictor, vv: np.ndarray, vh: np.ndarray, *, chunk_pix
     return out.reshape(nrow, nx, nt).transpose(2, 0, 1)
 
 
-def iter_prediction_blocks(models: Mapping[str, Predictor], ds: xr.Dataset, *, chunk_pixels: int = CHUNK_PIXELS
+def iter_prediction_blocks(models: Mapping[str, Predictor], ds: xr.Dataset, *, chunk_pixels: int = CHUNK_PIXELS,
+                           precision: str = SCENE_PRECISION
                            ) -> Iterator[tuple[slice, np.ndarray | None, dict[str, np.ndarray]]]:
     """Predict ``ds`` a block of rows at a time, reading the radar once for all ``models``.
 
@@ -175,7 +204,7 @@ def iter_prediction_blocks(models: Mapping[str, Predictor], ds: xr.Dataset, *, c
         vh = _read(ds, "vh", rows)
         observed = _observed(ds, rows)
         preds = {name: predict_radar(model, vv, vh, chunk_pixels=chunk_pixels, name=name, source=src,
-                                     ndvi=observed)
+                                     ndvi=observed, precision=precision)
                  for name, model in models.items()}
         yield rows, observed, preds
 
@@ -210,11 +239,13 @@ def _output_dataset(ds: xr.Dataset, name: str, pred, filled) -> xr.Dataset:
 
 
 def predict_multi(models: Mapping[str, Predictor], ds: xr.Dataset, *, chunk_pixels: int = CHUNK_PIXELS,
-                  progress: ProgressCallback | None = None) -> dict[str, xr.Dataset]:
+                  progress: ProgressCallback | None = None, precision: str = SCENE_PRECISION
+                  ) -> dict[str, xr.Dataset]:
     """Predict the whole cube with several models sharing the radar reads; ``{name: dataset}``.
 
     Each dataset is what :func:`predict_cube` returns for that model. ``progress(done, total)`` is
     called after every block with the number of pixels done so far and the number in the grid.
+    ``precision``: see :data:`PRECISIONS`.
     """
     if not models:
         raise ValueError("no model to predict with")
@@ -224,7 +255,7 @@ def predict_multi(models: Mapping[str, Predictor], ds: xr.Dataset, *, chunk_pixe
     preds = {name: np.empty((nt, ny, nx), dtype=np.float32) for name in models}
     filled = {name: np.empty((nt, ny, nx), dtype=np.float32) for name in models} if has_ndvi else None
     total = ny * nx
-    for rows, observed, block in iter_prediction_blocks(models, ds, chunk_pixels=chunk_pixels):
+    for rows, observed, block in iter_prediction_blocks(models, ds, chunk_pixels=chunk_pixels, precision=precision):
         for name, p in block.items():
             preds[name][:, rows] = p
             if filled is not None:
@@ -235,7 +266,8 @@ def predict_multi(models: Mapping[str, Predictor], ds: xr.Dataset, *, chunk_pixe
 
 
 def predict_cube(model: Predictor, ds: xr.Dataset, *, chunk_pixels: int = CHUNK_PIXELS,
-                 progress: ProgressCallback | None = None, name: str | None = None) -> xr.Dataset:
+                 progress: ProgressCallback | None = None, name: str | None = None,
+                 precision: str = SCENE_PRECISION) -> xr.Dataset:
     """Predict the NDVI of every pixel and date of ``ds`` with ``model``; numpy-backed result.
 
     ``ds`` follows :mod:`mcnnseq.datacube` (``vv``, ``vh`` dB; ``ndvi``/``cloud`` for the filled
@@ -244,19 +276,22 @@ def predict_cube(model: Predictor, ds: xr.Dataset, *, chunk_pixels: int = CHUNK_
     ``s1_time``, ``y``, ``x``), CRS and attrs plus ``attrs["model"]`` (``name`` or
     :func:`model_name`). Inputs are read ``chunk_pixels`` pixels (whole rows) at a time; the two
     outputs take 2 × 4 bytes × T × y × x. ``progress(done, total)`` reports pixels done after each
-    block. Raises :class:`CheckpointError` when the model's output length differs from ``time``.
+    block. ``precision``: see :data:`PRECISIONS`. Raises :class:`CheckpointError` when the model's
+    output length differs from ``time``.
     """
     label = name or model_name(model)
-    return predict_multi({label: model}, ds, chunk_pixels=chunk_pixels, progress=progress)[label]
+    return predict_multi({label: model}, ds, chunk_pixels=chunk_pixels, progress=progress,
+                         precision=precision)[label]
 
 
 def _lazy_block(vv: np.ndarray, vh: np.ndarray, ndvi: np.ndarray | None = None, *, model, chunk_pixels, name,
-                source) -> np.ndarray:
-    return predict_radar(model, vv, vh, chunk_pixels=chunk_pixels, name=name, source=source, ndvi=ndvi)
+                source, precision) -> np.ndarray:
+    return predict_radar(model, vv, vh, chunk_pixels=chunk_pixels, name=name, source=source, ndvi=ndvi,
+                         precision=precision)
 
 
 def predict_cube_lazy(model: Predictor, ds: xr.Dataset, *, chunk_pixels: int = CHUNK_PIXELS,
-                      name: str | None = None) -> xr.Dataset:
+                      name: str | None = None, precision: str = SCENE_PRECISION) -> xr.Dataset:
     """Like :func:`predict_cube` but dask-backed: nothing is predicted until the result is computed.
 
     Writing the result (``to_netcdf``) then predicts and writes one block of rows at a time.
@@ -275,7 +310,8 @@ def predict_cube_lazy(model: Predictor, ds: xr.Dataset, *, chunk_pixels: int = C
         arr = data if isinstance(data, da.Array) else da.from_array(data, chunks=(-1, step, -1))
         return arr.rechunk((-1, step, -1))
 
-    fn = partial(_lazy_block, model=model, chunk_pixels=int(chunk_pixels), name=label, source=_source(ds))
+    fn = partial(_lazy_block, model=model, chunk_pixels=int(chunk_pixels), name=label, source=_source(ds),
+                 precision=precision)
     observed = None
     if "ndvi" in ds.data_vars:
         observed = lazy("ndvi").astype(np.float32)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mcnnseq import defaults
 from mcnnseq.errors import CheckpointError
 from mcnnseq.experiment import MODEL_ORDER, SCENARIOS, Experiment, demo_experiment
 
 ASSETS_DIR: Path = Path(__file__).resolve().parent.parent / "assets" / "models"
 
-#: The scene and split the shipped models were trained on (the app's default demo scene).
-DEMO_SETTINGS: dict = {"size": 200, "seed": 0, "split_seed": 0}
+#: The scene and split the shipped models were trained on (the app's default demo scene, :mod:`mcnnseq.defaults`).
+DEMO_SETTINGS: dict = {"size": defaults.DEMO_SIZE, "seed": defaults.DEMO_SEED, "split_seed": defaults.SPLIT_SEED}
 
 
 def demo_model_path(scenario: str, model: str, *, directory: Path | None = None) -> Path:

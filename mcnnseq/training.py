@@ -46,6 +46,7 @@ import torch
 from torch import nn
 
 from mcnnseq.errors import DatacubeError, ModelConfigError
+from mcnnseq.models.fast_inference import inference_engine
 from mcnnseq.models.registry import MODELS, build_model, display_name, get_spec
 from mcnnseq.normalization import Normalizer, check_radar_array
 
@@ -163,7 +164,12 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         """Return self, or raise :class:`ModelConfigError` naming the bad setting."""
-        get_spec(self.model)
+        spec = get_spec(self.model)
+        if not spec.trainable:
+            raise ModelConfigError(
+                f"training: --model {self.model}: {spec.display_name} is a classic gap-filler with no weights to "
+                f"train; choose a network ({', '.join(MODELS)}) and evaluate {spec.name} directly "
+                f"(evaluate --models {spec.name})")
         if not isinstance(self.hparams, Mapping):
             raise ModelConfigError(f"training: hparams must be a dict, got {type(self.hparams).__name__}")
 
@@ -502,10 +508,13 @@ class TrainedModel:
         """Whether the network takes the observed NDVI as input (see :class:`mcnnseq.prediction.Predictor`)."""
         return bool(getattr(self.model, "uses_ndvi", False))
 
-    def predict(self, X: np.ndarray, *, ndvi: np.ndarray | None = None, batch_size: int | None = None) -> np.ndarray:
+    def predict(self, X: np.ndarray, *, ndvi: np.ndarray | None = None, batch_size: int | None = None,
+                precision: str = "reference") -> np.ndarray:
         """``X`` (n, t_in, 2) VV, VH in dB -> (n, t_out) float32 NDVI.
 
         ``ndvi`` (n, t_out), the observed NDVI with NaN where missing, is ignored by radar-only networks.
+        ``precision``: ``"reference"`` (the model's own float32 forward), or the faster paths of
+        :mod:`mcnnseq.models.fast_inference` (``"auto"``, ``"bf16"``, ``"fp32"``).
 
         Runs in batches under ``torch.inference_mode()``, so memory stays bounded by ``batch_size``
         (default 512 on CPU — the attention's (B, N, A) tensors then stay in cache — 8192 on CUDA).
@@ -521,13 +530,14 @@ class TrainedModel:
         out = np.empty((arr.shape[0], self.t_out), dtype=np.float32)
         device = self.device
         self.model.eval()
+        forward = inference_engine(self.model, precision)
         with torch.inference_mode():
             for start in range(0, arr.shape[0], batch_size):
                 xb = self.normalizer.transform(arr[start:start + batch_size])
                 bad = ~np.isfinite(xb).all(axis=(1, 2))
                 if bad.any():
                     xb[bad] = 0.0
-                yb = self.model(torch.from_numpy(xb).to(device)).float().cpu().numpy()
+                yb = forward(torch.from_numpy(xb).to(device)).float().cpu().numpy()
                 if bad.any():
                     yb[bad] = np.nan
                 out[start:start + len(yb)] = yb

@@ -1,51 +1,52 @@
-"""Dates page: per-date R²/RMSE of every trained model (Table 4), density scatter and error histogram."""
+"""Dates page: per-date R²/RMSE of the runs compared (Table 4), density scatter and error histograms."""
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mcnnseq.errors import McnnSeqError
-from mcnnseq.ui import plots, runs, state
+from mcnnseq.ui import page, plots, runs, state
 
-st.title("Accuracy per date")
-cube = state.current_cube()
-st.caption(f"Dataset: **{cube.title}** — scores on the test pixels, against "
-           + ("the NDVI under the clouds (known because the scene is simulated)." if "ndvi_true" in cube.ds.variables
-              else "the observed NDVI (dates without any observation are predicted, never scored)."))
-active = runs.runs_or_stop(cube)
-try:
-    ev = runs.evaluation(cube, active)
-except McnnSeqError as err:
-    st.error(f"The models cannot be scored on this dataset: {err}")
-    st.stop()
+ws, cube = page.start("Accuracy per date", "scores on the test pixels, against " + (
+    "the NDVI under the clouds (known because the scene is simulated)." if state.workspace().cube.has_truth
+    else "the observed NDVI (dates without any observation are predicted, never scored)."))
+compared = page.runs_or_stop(ws)
+with runs.progress_bar() as progress:
+    ev = page.or_stop("The runs cannot be scored on this dataset", lambda: ws.evaluation(compared, progress=progress))
+colors = plots.run_colors([(r.name, r.kind) for r in compared])
 
 table = ev.per_date
 per_date = table.drop(index="mean", errors="ignore")
 per_date.index = pd.DatetimeIndex(per_date.index)
 dates = [str(d.date()) for d in per_date.index]
 
-paper_dates = False
-try:
-    from mcnnseq.paper import S2_DATES, table4
+from mcnnseq.paper import S2_DATES, table4  # noqa: E402
 
-    paper_dates = tuple(dates) == tuple(S2_DATES)
-except ImportError:
-    pass
-c1, c2 = st.columns([1, 1])
+paper_dates = tuple(dates) == tuple(S2_DATES)
+kinds = list(dict.fromkeys(r.kind for r in compared))
+c1, c2 = st.columns([1, 2])
 metric = c1.radio("Metric", ["r2", "rmse"], horizontal=True, format_func={"r2": "R²", "rmse": "RMSE"}.get,
-                  key="dates_metric")
-show_paper = c2.checkbox("Show the paper's Table 4 (dotted)", value=False, disabled=not paper_dates,
-                         key="dates_paper", help="Only for the paper's 31 dates (the demo scene).")
-reference = table4()[[m for m in table4().columns.get_level_values(0).unique() if m in active]] \
-    if (paper_dates and show_paper) else None
-st.plotly_chart(plots.per_date_chart(per_date, metric=metric, reference=reference, simulated=cube.simulated),
+                  **state.remember("dates_metric", "r2", options=["r2", "rmse"]))
+show_paper = c2.checkbox("Show the paper's Table 4 (dotted)", disabled=not paper_dates,
+                         help="Only for the paper's 31 dates (the demo scene).",
+                         **state.remember("dates_paper", False)) and paper_dates
+reference = None
+if show_paper:
+    paper = table4()
+    reference = paper[[k for k in paper.columns.get_level_values(0).unique() if k in kinds]]
+    if cube.simulated:
+        c2.warning("The dotted lines are the paper's scores on the **real** Imperial Valley scene (Table 4); "
+                   "the solid ones are scores on this SIMULATED scene. Compare their shapes, not their values.",
+                   icon=":material/warning:")
+st.plotly_chart(plots.per_date_chart(per_date, metric=metric, reference=reference, simulated=cube.simulated,
+                                     colors=colors,
+                                     reference_label="paper, real data" if cube.simulated else "paper"),
                 width="stretch", key="dates_chart")
 
 st.subheader("Table 4 form")
-shown = table.copy()
+shown = table[[c for c in table.columns if c[1] in ("r2", "rmse")]].astype(float)
 shown.index = [str(pd.Timestamp(i).date()) if i != "mean" else "mean" for i in shown.index]
 shown.columns = [f"{m} {'R²' if k == 'r2' else 'RMSE'}" for m, k in shown.columns]
-st.dataframe(shown.style.format("{:.4f}", na_rep="—"), width="stretch", height=min(38 * (len(shown) + 1), 600),
+st.dataframe(shown.style.format("{:.4f}", na_rep="—"), width="stretch", height=35 * (len(shown) + 1) + 3,
              key="dates_table")
 st.caption("Dates with no truth show — (predicted, never scored); the mean row averages the scored dates.")
 
@@ -55,23 +56,25 @@ if not scored:
     st.info("No date has any truth to score against.")
     st.stop()
 c1, c2 = st.columns([3, 1])
-date = c1.select_slider("Date", options=scored, value=scored[len(scored) // 2], key=f"dates_date:{cube.key}")
-model = c2.selectbox("Density scatter of", list(active), key="dates_model")
+date = c1.select_slider("Date", options=scored,
+                        **state.remember(f"dates_date:{cube.key}", scored[len(scored) // 2], options=scored))
+names = [r.name for r in compared]
+name = c2.selectbox("Density scatter of", names, **state.remember("dates_run", names[0], options=names))
 j = dates.index(date)
 from mcnnseq.metrics import density_scatter, error_histogram  # noqa: E402
 
 truth = ev.truth[:, j]
 sim = " — SIMULATED" if cube.simulated else ""
 left, right = st.columns(2)
-h2 = density_scatter(truth, ev.predictions[model][:, j], bins=80)
-r2 = per_date.loc[pd.Timestamp(date), (model, "r2")]
-rmse = per_date.loc[pd.Timestamp(date), (model, "rmse")]
+h2 = density_scatter(truth, ev.predictions[name][:, j], bins=80)
+r2 = per_date.loc[pd.Timestamp(date), (name, "r2")]
+rmse = per_date.loc[pd.Timestamp(date), (name, "rmse")]
 left.plotly_chart(plots.density_figure(h2.counts, h2.x_edges, h2.y_edges,
-                                       title=f"{model}, {date}: R² {r2:.3f}, RMSE {rmse:.3f}" + sim),
+                                       title=f"{name}, {date}<br>R² {r2:.3f}, RMSE {rmse:.3f}" + sim),
                   width="stretch", key="dates_density")
 hists = {}
-for name, pred in ev.predictions.items():
+for run_name, pred in ev.predictions.items():
     h = error_histogram(truth, pred[:, j])
-    hists[name] = (h.counts, h.edges)
-right.plotly_chart(plots.error_hist_figure(hists, title=f"Errors on {date} (prediction − truth)" + sim),
+    hists[run_name] = (h.counts, h.edges)
+right.plotly_chart(plots.error_hist_figure(hists, title=f"Errors on {date}<br>prediction − truth" + sim, colors=colors),
                    width="stretch", key="dates_hist")

@@ -1,100 +1,107 @@
-"""Map page: reference NDVI, clouds, predictions of every model, error and per-pixel R² maps; click a pixel."""
+"""Map page: true colour, reference NDVI, clouds, each compared run's prediction, error and per-pixel R²; click a pixel."""
 
 import numpy as np
 import streamlit as st
 
 from mcnnseq.datacube import reference_ndvi
-from mcnnseq.errors import McnnSeqError
-from mcnnseq.ui import maps, plots, runs, state
+from mcnnseq.ui import maps, page, plots, runs, state, truecolor
 from mcnnseq.ui.raster import GridGeometry, colorize, png_data_url
 
-st.title("Maps")
-cube = state.current_cube()
+ws, cube = page.start("Maps")
 ds = cube.ds
-st.caption(f"Dataset: **{cube.title}**")
-active = runs.runs_or_stop(cube)
-try:
-    scene = runs.scene_predictions(cube, active)
-except McnnSeqError as err:
-    st.error(f"The models cannot predict this dataset: {err}")
-    st.stop()
+compared = page.runs_or_stop(ws)
+with runs.progress_bar() as progress:
+    scene = page.or_stop("The runs cannot predict this dataset", lambda: ws.scene_predictions(compared,
+                                                                                            progress=progress))
+colors = plots.run_colors([(r.name, r.kind) for r in compared])
 
 summary = cube.summary
 dates = summary.dates
-has_truth = "ndvi_true" in ds.variables
-ref_name = "NDVI under the clouds (simulated truth)" if has_truth else "observed NDVI (reference)"
+has_truth = cube.has_truth
 frac = np.asarray(summary.cloud_fraction_per_date)
 cloudy = np.flatnonzero((frac > 0.05) & (frac < 0.95))
-date = st.select_slider("Date", options=dates, value=dates[int(cloudy[0]) if cloudy.size else 0],
-                        key=f"map_date:{cube.key}")
+date = st.select_slider("Date", options=dates, **state.remember(f"map_date:{cube.key}",
+                                                                 dates[int(cloudy[0]) if cloudy.size else 0],
+                                                                 options=dates))
 ti = dates.index(date)
 ref = np.asarray(reference_ndvi(ds).isel(time=ti).values)
 obs = np.asarray(ds["ndvi"].isel(time=ti).values)
 cloud = np.asarray(ds["cloud"].isel(time=ti).values)
-preds = {name: np.asarray(scene[name]["ndvi_pred"].isel(time=ti).values) for name in active}
+preds = {r.name: np.asarray(scene[r.name]["ndvi_pred"].isel(time=ti).values) for r in compared}
+colour = truecolor.composite(ds, ti)
 ny, nx = ref.shape
 if not np.isfinite(ref).any():
     st.warning(f"{date} has no optical observation anywhere: the predictions are shown, errors cannot be.")
 
 # a radio, not tabs: Leaflet drawn inside a hidden tab measures a 0-px container and zooms out to the world
-view = st.radio("View", ["grid", "map"], horizontal=True, key="map_view", label_visibility="collapsed",
-                format_func={"grid": "Side by side", "map": "On the map (click a pixel)"}.get)
+views = ["grid", "map"]
+view = st.radio("View", views, horizontal=True, label_visibility="collapsed",
+                format_func={"grid": "Side by side", "map": "On the map (click a pixel)"}.get,
+                **state.remember("map_view", "grid", options=views))
 
 if view == "grid":
     obs_rgba = colorize(obs)
     obs_rgba[cloud] = (255, 255, 255, 255)
     vv = np.asarray(ds["vv"].isel(time=ti).values)
-    panels = [("Reference NDVI" + (" (simulated truth)" if has_truth else ""), png_data_url(colorize(ref))),
-              (f"Observed NDVI, white = cloud ({100 * frac[ti]:.0f} %)", png_data_url(obs_rgba)),
-              ("VV (dB): the radar sees through clouds", png_data_url(colorize(vv, cmap="radar")))]
-    for name, p in preds.items():  # one row per model: prediction, error, per-pixel R² (Fig. 15)
-        panels += [(f"{name} prediction", png_data_url(colorize(p))),
-                   (f"{name} error (prediction − reference)", png_data_url(colorize(p - ref, cmap="error"))),
-                   (f"{name} per-pixel R² (all dates)",
-                    png_data_url(colorize(runs.pixel_r2(cube, active, name), cmap="score")))]
-    fig = plots.image_grid(panels, cols=3, height_per_row=330, aspect=ny / nx,
+    panels = [(("simulated true colour" if colour.simulated else "true colour") + " (nearest clear date)",
+               png_data_url(colour.rgba())),
+              ("reference NDVI" + (" (simulated truth)" if has_truth else ""), png_data_url(colorize(ref))),
+              (f"observed NDVI, white: cloud ({100 * frac[ti]:.0f} %)", png_data_url(obs_rgba)),
+              ("VV (dB), through the clouds", png_data_url(colorize(vv, cmap="radar")))]
+    for r in compared:  # one row per run: prediction, gap-filled, error, per-pixel R² (Fig. 15)
+        p = preds[r.name]
+        filled = scene[r.name]["ndvi_filled"].isel(time=ti).values if "ndvi_filled" in scene[r.name] else None
+        panels += [(f"<b>{r.name}</b>: prediction", png_data_url(colorize(p))),
+                   ("gap-filled", png_data_url(colorize(filled)) if filled is not None else None),
+                   ("error (prediction − reference)", png_data_url(colorize(p - ref, cmap="error"))),
+                   ("per-pixel R² (all dates)", png_data_url(colorize(ws.pixel_r2(r), cmap="score")))]
+    fig = plots.image_grid(panels, cols=4, height_per_row=280, aspect=ny / nx, pixel_size=summary.resolution,
                            title=f"{date}" + (" — SIMULATED" if cube.simulated else ""))
     st.plotly_chart(fig, width="stretch", key="map_grid")
     c1, c2, c3, c4 = st.columns(4)
-    with c4:
-        maps.legend("radar", label="VV backscatter (dB)")
     with c1:
         maps.legend("ndvi", label="NDVI")
     with c2:
         maps.legend("error", label="error, NDVI (blue: under-, red: over-predicted)")
     with c3:
         maps.legend("score", label="per-pixel R² over the series (Fig. 15)")
-    st.caption("Zoom or pan one panel and all follow. Per-pixel R² covers every pixel (training pixels included); "
-               "the Dates page scores the test pixels only.")
+    with c4:
+        maps.legend("radar", label="VV backscatter (dB)")
+    left, bottom, right, top = summary.bounds
+    st.caption(f"Axes: metres from the scene's north-west corner (x {left:,.0f}, y {top:,.0f} m, {summary.crs}). "
+               "Zoom or pan one panel and all follow. Per-pixel R² covers every pixel (training pixels included); "
+               "the Dates page scores the test pixels only. " + colour.label[:1].upper() + colour.label[1:] + ".")
 
 else:
     geom = GridGeometry.from_cube(ds)
     c1, c2 = st.columns([2, 1])
-    model = c1.selectbox("Model on the map", list(active), key="map_model")
-    tiles = c2.checkbox("OpenStreetMap background (needs internet)", key="map_tiles",
-                        help="Off by default: the map itself works offline; without internet the tiles stay grey.")
+    names = [r.name for r in compared]
+    name = c1.selectbox("Run on the map", names, **state.remember("map_run", names[0], options=names))
+    run = ws.run_named(name)
+    tiles = c2.checkbox("OpenStreetMap background (needs internet)",
+                        help="Off by default: the map works offline, over the cube's own true colour.",
+                        **state.remember("map_tiles", False))
     row_key, col_key = f"map_row:{cube.key}", f"map_col:{cube.key}"
-    st.session_state[row_key] = int(min(max(st.session_state.get(row_key, ny // 2), 0), ny - 1))
-    st.session_state[col_key] = int(min(max(st.session_state.get(col_key, nx // 2), 0), nx - 1))
+    state.set_choice(row_key, int(min(max(state.choice(row_key, ny // 2), 0), ny - 1)))
+    state.set_choice(col_key, int(min(max(state.choice(col_key, nx // 2), 0), nx - 1)))
     m = maps.new_map(geom, tiles=tiles)
+    maps.add_rgb(m, geom, colour.rgba(), name=colour.label)
     maps.add_raster(m, geom, ref, name=f"reference NDVI {date}", show=False)
     maps.add_raster(m, geom, obs, name=f"observed NDVI {date}", show=False)
     maps.add_mask(m, geom, cloud, name="cloud / missing", show=False)
-    maps.add_raster(m, geom, preds[model] - ref, name=f"{model} error", cmap="error", show=False)
-    maps.add_raster(m, geom, runs.pixel_r2(cube, active, model), name=f"{model} per-pixel R²", cmap="score",
-                    show=False)
-    maps.add_raster(m, geom, preds[model], name=f"{model} prediction {date}")
+    maps.add_raster(m, geom, preds[name] - ref, name=f"{name} error", cmap="error", show=False)
+    maps.add_raster(m, geom, ws.pixel_r2(run), name=f"{name} per-pixel R²", cmap="score", show=False)
+    maps.add_raster(m, geom, preds[name], name=f"{name} prediction {date}", opacity=0.8)
     maps.show_pixel_map(m, geom, row_key=row_key, col_key=col_key, key=f"map_map:{cube.key}",
                         click_key=f"map_click:{cube.key}", height=480,
-                        legend_label=f"{model} prediction, {date} (switch layers with the control at the top right)"
-                        + (" — SIMULATED scene" if cube.simulated else ""))
+                        legend_label=f"{name} prediction, {date}, over the {colour.label} (layers: the control at "
+                        "the top right)" + (" — SIMULATED scene" if cube.simulated else ""))
     c1, c2, _ = st.columns([1, 1, 3])
-    row = c1.number_input("Row", min_value=0, max_value=ny - 1, key=row_key)
-    col = c2.number_input("Column", min_value=0, max_value=nx - 1, key=col_key)
-    px = ds.isel(y=int(row), x=int(col))
-    fig = plots.pixel_series_figure(
-        dates, vv=px["vv"].values, vh=px["vh"].values, ndvi=px["ndvi"].values,
-        ndvi_true=px["ndvi_true"].values if has_truth else None, s1_dates=summary.s1_dates,
-        predictions={name: scene[name]["ndvi_pred"].isel(y=int(row), x=int(col)).values for name in active},
-        title=f"Pixel row {row}, column {col}", simulated=cube.simulated)
+    row = c1.number_input("Row", min_value=0, max_value=ny - 1, **state.remember(row_key))
+    col = c2.number_input("Column", min_value=0, max_value=nx - 1, **state.remember(col_key))
+    px = ws.pixel_series(int(row), int(col), compared)
+    fig = plots.pixel_series_figure(px.dates, vv=px.vv, vh=px.vh, ndvi=px.ndvi, ndvi_true=px.ndvi_true,
+                                    s1_dates=px.s1_dates, predictions=px.predictions, colors=colors,
+                                    title=f"Pixel row {row}, column {col}" + (f" — {px.crop}" if px.crop else ""),
+                                    simulated=cube.simulated)
     st.plotly_chart(fig, width="stretch", key="map_pixel_chart")

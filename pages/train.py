@@ -1,37 +1,22 @@
-"""Train page: choose models and hyper-parameters, train with live curves (Fig. 12), keep the runs."""
-
-import json
+"""Train page: choose models, a preset and hyper-parameters, train with live curves (Fig. 12), manage the runs."""
 
 import pandas as pd
 import streamlit as st
 
 from mcnnseq.errors import McnnSeqError
-from mcnnseq.ui import plots, runs, state
-from mcnnseq.ui.jobs import TrainingJob
+from mcnnseq.ui import exports, labels, page, plots, presets, runs, state
 
-st.title("Train")
-cube = state.current_cube()
-if cube.simulated:
-    st.caption(f"Dataset: **{cube.title}**")
-else:
-    st.caption(f"Dataset: **{cube.label}**")
-try:
-    exp = runs.experiment_for(cube)
-except McnnSeqError as err:
-    st.error(f"This dataset cannot be used for training: {err}")
-    st.stop()
-
-sizes = exp.split.sizes()
+ws, cube = page.start("Train")
+exp = page.or_stop("This dataset cannot be used for training", ws.experiment)
+facts = ws.split_facts()
 c = st.columns(4)
-c[0].metric("Training pixels", f"{sizes['train']:,}")
-c[1].metric("Validation pixels", f"{sizes['val']:,}")
-c[2].metric("Test pixels", f"{sizes['test']:,}")
-c[3].metric("Dates", cube.ds.sizes["time"])
-st.caption("Samples are the pixels whose NDVI series is complete, split at random (seed 0) 55 / 15 / 30 % "
-           "(paper §2.2.4, Table 2); the 70 % cloud scenario keeps the 50 % split and moves newly clouded "
-           "pixels to the test set, scored against the NDVI under the clouds.")
+c[0].metric("Training pixels", f"{facts.sizes['train']:,}")
+c[1].metric("Validation pixels", f"{facts.sizes['val']:,}")
+c[2].metric("Test pixels", f"{facts.sizes['test']:,}")
+c[3].metric("Dates", facts.n_dates)
+st.caption(facts.text())
 
-job = runs.harvest_job()
+job = runs.job()
 
 
 @st.fragment(run_every=1.0)
@@ -40,15 +25,14 @@ def _live() -> None:
     if j is None:
         return
     if not j.running:
-        st.rerun()  # the whole page: the finished job's models join the runs
-    text = f"Training {j.current or '…'}: {100 * j.progress:.0f} %" + (" — stopping…" if j.stopping else "")
-    st.progress(j.progress, text=text)
+        st.rerun()  # the whole app: the finished job's models become runs
+    st.progress(j.progress, text=j.progress_text())
     hist = j.history()
     if len(hist):
         st.plotly_chart(plots.training_curves(hist, title=f"Training curves — {j.label}"), width="stretch",
                         key="train_live_chart")
     st.button("Stop training", on_click=j.stop, disabled=j.stopping, key="train_stop", type="primary",
-              help="Stops before the next batch; the best epoch so far of the model in training is kept.")
+              help="Stops before the next batch; the best validation point so far of the model in training is kept.")
 
 
 if job is not None and job.running:
@@ -57,14 +41,15 @@ if job is not None and job.running:
     _live()
     st.stop()
 
-if job is not None and job.cube_key == cube.key:
+if job is not None and job.cube_key == cube.key and job.harvested is not None:
     took = (job.finished or job.started) - job.started
+    made = [ws.run(i).name for i in job.harvested if i in {r.id for r in ws.runs()}]
     if job.status == "failed":
         st.error(f"Training failed: {job.error}")
     elif job.status == "stopped":
-        st.warning(f"Training stopped after {took:.0f} s; kept: {', '.join(job.results) or 'nothing'}.")
+        st.warning(f"Training stopped after {took:.0f} s; new runs: {', '.join(made) or 'none'}.")
     else:
-        st.success(f"Trained {', '.join(job.results)} in {took:.0f} s ({job.label}).")
+        st.success(f"Trained in {took:.0f} s — new runs: {', '.join(made)} ({job.label}).")
     hist = job.history()
     if len(hist):
         st.plotly_chart(plots.training_curves(hist, title=f"Training curves — {job.label}"), width="stretch",
@@ -73,101 +58,154 @@ if job is not None and job.cube_key == cube.key:
 
 # ----------------------------------------------------------------------------------------- settings
 
-from mcnnseq.models.registry import get_spec  # noqa: E402  (torch only once the page needs it)
-from mcnnseq.training import OPTIMIZERS, PRESETS, TrainConfig  # noqa: E402
+from mcnnseq.models.registry import MODELS, build_model  # noqa: E402  (torch only once the page needs it)
+from mcnnseq.training import OPTIMIZERS  # noqa: E402
+from torch import nn  # noqa: E402
+
+trainable = {spec.display_name: spec for spec in MODELS.values() if issubclass(spec.cls, nn.Module)}
+classic = {spec.display_name: spec for spec in MODELS.values() if not issubclass(spec.cls, nn.Module)}
+available = presets.training_presets()
 
 st.subheader("New training run")
-models = st.multiselect("Models", list(state.MODEL_NAMES), default=state.selected_models(), key="train_models")
-preset = st.radio("Preset", ["quick", "default", "paper"], horizontal=True, key="train_preset",
-                  format_func=lambda p: f"{PRESETS[p].label} ({PRESETS[p].description})")
-base = TrainConfig.from_preset(preset)
+names = list(trainable)
+models = st.multiselect("Models", names, **state.remember("train_models", names, options=names, multi=True))
+preset_name = st.radio("Preset", list(available), horizontal=True,
+                       format_func=lambda p: f"{available[p].title}: {available[p].describe()}",
+                       **state.remember("train_preset", presets.first_choice(available), options=list(available)))
+preset = available[preset_name]
+base = preset.config()
 with st.expander("Hyper-parameters", expanded=False):
+    p = f"train:{preset_name}"
     c = st.columns(4)
-    if base.max_steps is not None:      # a budget in optimiser steps (default, quick)
-        budget = c[0].number_input("Optimiser steps (at most)", 1, 1_000_000, base.max_steps,
-                                   key=f"train_steps:{preset}")
-    else:
-        budget = c[0].number_input("Epochs", 1, 500, base.epochs, key=f"train_epochs:{preset}")
-    batch = c[1].number_input("Batch size", 1, 10_000, base.batch_size, key=f"train_batch:{preset}")
-    lr = c[2].number_input("Learning rate", 1e-6, 1.0, base.lr, format="%.5f", key=f"train_lr:{preset}")
-    optimizer = c[3].selectbox("Optimiser", OPTIMIZERS, index=OPTIMIZERS.index(base.optimizer), key=f"train_opt:{preset}")
+    if preset.budget_key == "max_steps":  # default, quick: a budget in optimiser steps
+        budget = c[0].number_input("Optimiser steps (at most)", 1, 10_000_000,
+                                   help="The run stops earlier when validation stops improving (patience).",
+                                   **state.remember(f"{p}:steps", base.max_steps))
+    else:  # paper: a budget in epochs
+        budget = c[0].number_input("Epochs", 1, 10_000, **state.remember(f"{p}:epochs", base.epochs))
+    settings = {
+        preset.budget_key: budget,
+        "batch_size": c[1].number_input("Batch size", 1, 100_000, **state.remember(f"{p}:batch", base.batch_size)),
+        "lr": c[2].number_input("Learning rate", 1e-6, 1.0, format="%.5f", **state.remember(f"{p}:lr", base.lr)),
+        "optimizer": c[3].selectbox("Optimiser", OPTIMIZERS, format_func=presets.OPTIMIZER_TITLES.get,
+                                    **state.remember(f"{p}:opt", base.optimizer, options=list(OPTIMIZERS))),
+    }
     c = st.columns(4)
-    seed = c[0].number_input("Seed", 0, 2**31 - 1, base.seed, key=f"train_seed:{preset}")
-    max_train = c[1].number_input("Training pixels (0 = all)", 0, 10**8, base.max_train_samples or 0,
-                                  key=f"train_max:{preset}")
-    patience = c[2].number_input("Early-stopping patience, in evaluations (0 = off)", 0, 500, base.patience or 0,
-                                 key=f"train_patience:{preset}")
+    settings["seed"] = c[0].number_input("Seed", 0, 2**31 - 1, **state.remember(f"{p}:seed", base.seed))
+    settings["max_train_samples"] = c[1].number_input(
+        "Training pixels (0 = all)", 0, 10**8, **state.remember(f"{p}:max", base.max_train_samples or 0))
+    every = f"every {base.eval_every:,} steps" if base.eval_every else "every epoch"
+    settings["patience"] = c[2].number_input(
+        "Early-stopping patience, validations (0 = off)", 0, 10_000,
+        help=f"Stop when this many validations in a row ({every}) bring no progress; the best weights are kept.",
+        **state.remember(f"{p}:patience", base.patience or 0))
+    settings = {k: (int(v) if k not in ("lr", "optimizer") else v) for k, v in settings.items()}
+    settings["lr"] = float(settings["lr"])
     hparams: dict[str, dict] = {}
-    bad_hparams = []
+    bad: list[str] = []
     for name in models:
-        spec = get_spec(name)
+        spec = trainable[name]
         st.markdown(f"**{spec.display_name}** — {spec.description}")
         cols = st.columns(4)
         values = {}
         for i, (key, default) in enumerate(spec.default_hparams().items()):
-            box = cols[i % 4]
+            box, label, help_ = cols[i % 4], labels.hparam_label(key), labels.hparam_help(key)
             wkey = f"train_hp:{spec.name}:{key}"
-            if isinstance(default, int) and not isinstance(default, bool):
-                values[key] = int(box.number_input(key, 1, 10_000, default, key=wkey))
-            else:
-                text = box.text_input(key, json.dumps(default), key=wkey, help="JSON (null = the model's default)")
+            if isinstance(default, bool):
+                values[key] = box.checkbox(label, help=help_, **state.remember(wkey, default))
+            elif isinstance(default, int) or default is None:
+                values[key] = box.number_input(label, min_value=1, max_value=100_000, step=1, help=help_,
+                                               placeholder="model default", **state.remember(wkey, default))
+            elif isinstance(default, float):
+                values[key] = box.number_input(label, help=help_, format="%.5g", **state.remember(wkey, default))
+            elif isinstance(default, (list, tuple)):
+                text = box.text_input(label, help=help_, **state.remember(wkey, ", ".join(map(str, default))))
                 try:
-                    values[key] = json.loads(text)
-                except json.JSONDecodeError:
-                    bad_hparams.append(f"{spec.display_name} {key}")
+                    values[key] = labels.parse_int_list(text)
+                except ValueError as err:
+                    bad.append(f"{spec.display_name} “{label}”: {err}")
+            else:
+                values[key] = box.text_input(label, help=help_, **state.remember(wkey, str(default)))
         hparams[spec.name] = values
 
-budget_key = "max_steps" if base.max_steps is not None else "epochs"
-configs = [base.__class__(**{**base.to_dict(), "model": get_spec(m).name, budget_key: int(budget),
-                             "batch_size": int(batch), "lr": float(lr), "optimizer": optimizer, "seed": int(seed),
-                             "max_train_samples": int(max_train) or None, "patience": int(patience) or None,
-                             "hparams": hparams.get(get_spec(m).name, {})})
-           for m in models]
-label = (f"{preset} preset, " + (f"up to {int(budget):,} steps" if budget_key == "max_steps" else f"{int(budget)} epochs")
-         + (f", {int(max_train):,} training pixels" if max_train else ""))
-
-
-if bad_hparams:
-    st.error("Not valid JSON: " + ", ".join(bad_hparams))
-if st.button("Train", type="primary", disabled=not models or bool(bad_hparams), key="train_go"):
+if bad:
+    st.error("Check the hyper-parameters: " + "; ".join(bad))
+if st.button("Train", type="primary", disabled=not models or bool(bad), key="train_go"):
     try:
-        for cfg in configs:
-            cfg.validate()
+        configs = presets.build_configs(preset, [trainable[m].name for m in models], settings=settings,
+                                        hparams=hparams)
     except McnnSeqError as err:
         st.error(f"Cannot train with these settings: {err}")
     else:
-        runs.start_job(TrainingJob(experiment=exp, configs=configs, cube_key=cube.key, label=label))
+        runs.start_training(ws, configs, preset=preset.name, label=presets.run_label(preset, configs[0]))
         st.rerun()
+
+if classic:
+    st.subheader("Classic gap-fillers (no training)")
+    st.caption("They fill each pixel's gaps from its own observed NDVI; add one to compare it with the networks.")
+    cols = st.columns(max(len(classic), 1))
+    for i, (name, spec) in enumerate(classic.items()):
+        if cols[i].button(f"Add {name}", key=f"train_classic:{spec.name}", help=spec.description):
+            try:
+                model = build_model(spec.name, t_in=facts.n_dates, t_out=facts.n_dates)
+            except (McnnSeqError, TypeError) as err:
+                st.error(f"Cannot add {name}: {err}")
+            else:
+                ws.add_run(model, preset="classic", origin="classic", description=spec.description)
+                st.rerun()
 
 
 # ----------------------------------------------------------------------------------------- runs
 
-def _run_row(run: runs.Run, active: bool) -> dict:
-    m = run.model
-    last = m.best_record
-    return {"model": run.name, "active": active, "origin": run.origin, "how": run.label,
-            "epochs run": round(m.history[-1].epoch, 2) if m.history else 0,
-            "best epoch": None if m.best_epoch is None else round(m.best_epoch, 2), "stop": m.stop_reason,
-            "val R²": None if last is None else last.val_r2, "val RMSE": None if last is None else last.val_loss ** 0.5,
-            "training pixels": m.n_train}
-
-
 st.subheader("Runs on this dataset")
-message = runs.offer_pretrained(cube)
+message = ws.offer_shipped()
 if message:
     st.warning(message)
-active = runs.active_runs(cube, selected_only=False)
-rows = [_run_row(r, True) for r in active.values()] + [_run_row(r, False) for r in reversed(runs.archive(cube))]
-if rows:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    pick = st.selectbox("Training curves of", list(active), key="train_curves_of")
-    if pick:
-        hist = pd.DataFrame([r.to_dict() for r in active[pick].model.history])
-        if len(hist):
-            st.plotly_chart(plots.training_curves(hist.assign(model=pick), title=f"{pick}: {active[pick].label}"),
-                            width="stretch", key="train_run_chart")
+all_runs = ws.runs()
+if not all_runs:
+    st.info("No run on this dataset yet.")
 else:
-    st.info("No trained model on this dataset yet.")
+    table = pd.DataFrame([r.facts() for r in all_runs])
+    table.insert(1, "compared", [r.id in {t.id for t in ws.ticked()} for r in all_runs])
+    st.dataframe(table.style.format({"val R²": "{:.3f}", "val RMSE": "{:.3f}", "training pixels": "{:,.0f}",
+                                     "steps run": "{:,.0f}", "best step": "{:,.0f}",
+                                     "best epoch": "{:.2f}", "epochs run": "{:.2f}"}, na_rep="—"),
+                 hide_index=True, width="stretch", key="train_runs_table")
+    ids = [r.id for r in all_runs]
+    pick = st.selectbox("Run", ids, format_func=lambda i: ws.run(i).name,
+                        **state.remember(f"train_pick:{cube.key}", ids[-1], options=ids))
+    run = ws.run(pick)
+
+    def _rename() -> None:
+        try:
+            ws.rename_run(pick, st.session_state.get("train_new_name", ""))
+        except ValueError as err:
+            st.session_state["train_run_msg"] = ("error", str(err))
+        else:
+            st.session_state["train_run_msg"] = ("success", f"Renamed to “{ws.run(pick).name}”.")
+
+    def _remove() -> None:
+        name = ws.run(pick).name
+        ws.remove_run(pick)
+        st.session_state["train_run_msg"] = ("success", f"Removed “{name}”.")
+
+    c1, c2, c3, c4 = st.columns([3, 1, 1, 2], vertical_alignment="bottom")
+    c1.text_input("New name", placeholder=run.name, key="train_new_name")
+    c2.button("Rename", on_click=_rename, key="train_rename", width="stretch")
+    c3.button("Remove", on_click=_remove, key="train_remove", width="stretch",
+              help="Removes the run and its results from this session (a shipped model stays on disk).")
+    if run.checkpointable:
+        c4.download_button("Model file (.pt)", data=lambda: exports.checkpoint_bytes(run.model, name="model.pt"),
+                           file_name=exports.file_name(cube.file_stem, run.name, suffix=".pt"),
+                           mime="application/octet-stream", on_click="ignore", key="train_run_pt",
+                           icon=":material/download:", width="stretch")
+    msg = st.session_state.pop("train_run_msg", None)
+    if msg:
+        getattr(st, msg[0])(msg[1])
+    hist = run.history()
+    if len(hist):
+        st.plotly_chart(plots.training_curves(hist, title=f"{run.name}: {run.description}"), width="stretch",
+                        key="train_run_chart")
 
 
 # ----------------------------------------------------------------------------------------- load a model file
@@ -194,8 +232,8 @@ with st.expander("Load a saved model file (.pt)"):
             except McnnSeqError as err:
                 st.session_state["train_ckpt_msg"] = ("error", f"{err}. Nothing was changed.")
                 return
-        runs.add_run(cube.key, runs.Run(model=trained, origin="uploaded", label=f"loaded from {up.name}"))
-        st.session_state["train_ckpt_msg"] = ("success", f"Loaded {trained.name} from {up.name}.")
+        new = ws.add_run(trained, preset=f"from {up.name}", origin="file", description=f"loaded from {up.name}")
+        st.session_state["train_ckpt_msg"] = ("success", f"Loaded {trained.name} from {up.name} as “{new.name}”.")
 
     st.button("Load model", on_click=_load_ckpt, disabled=f is None, key="train_ckpt_go")
     msg = st.session_state.get("train_ckpt_msg")

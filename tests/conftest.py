@@ -13,6 +13,9 @@ from mcnnseq.datacube import new_cube
 # AppTests run the app inside the test process: no background warm-up threads there (the real-browser
 # test starts its own server with the warm-up on, see browser_helpers.StreamlitServer).
 os.environ["MCNNSEQ_WARM_UP"] = "0"
+# As app.py does, before torch loads: spinning OpenMP threads starve each other on a shared CPU
+# (scripts/measure_omp_wait.py); results are the same, only the waiting differs.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def make_tiny_cube(*, nt: int = 6, ny: int = 8, nx: int = 10, seed: int = 0, cloud_fraction: float = 0.2,

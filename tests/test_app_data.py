@@ -1,4 +1,7 @@
-"""AppTest of the frame (app.py, sidebar) and the Data page: demo, uploads, summary, map, one pixel."""
+"""AppTest of the frame (app.py, sidebar) and the Data page: demo, uploads, summary, map, one pixel; the real cube.
+
+Each test builds its own app session (no order between tests).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from unittest.mock import patch
 
 import numpy as np
 import pytest
+from folium import LayerControl
+from folium.plugins import MousePosition
 from folium.raster_layers import ImageOverlay
 from pyproj import Transformer
 from streamlit.testing.v1 import AppTest
@@ -78,9 +83,15 @@ def test_map_has_the_overlays_in_the_right_place():
     no_exception(at)
     fmap = st_folium.call_args.args[0]
     assert all(not url.startswith("http") for _, url in fmap.default_js + fmap.default_css)  # no CDN
+    plugins = [c for c in fmap._children.values() if isinstance(c, MousePosition)]
+    assert len(plugins) == 1 and all(not url.startswith("http") for _, url in plugins[0].default_js)
+    assert (REPO / "assets" / "ui" / "leaflet-plugins" / "L.Control.MousePosition.js").is_file()
+    assert [c.options.get("collapsed") for c in fmap._children.values() if isinstance(c, LayerControl)] == [True]
     overlays = {c.layer_name: c for c in fmap._children.values() if isinstance(c, ImageOverlay)}
     date = at.select_slider[0].value
     assert {f"NDVI {date}", "cloud / missing", "NDVI under the clouds (simulated truth)"} <= set(overlays)
+    base = next(iter(overlays))
+    assert base.startswith("simulated true colour (from the NDVI)") and overlays[base].show
     ds = simulate_scene(size=(200, 200), seed=0, scenario="50%")
     (south, west), (north, east) = overlays[f"NDVI {date}"].bounds
     to_ll = Transformer.from_crs(ds.rio.crs, "EPSG:4326", always_xy=True)
@@ -102,6 +113,7 @@ def test_clicking_the_map_selects_that_pixel():
         at.run()
     no_exception(at)
     assert (at.number_input[-2].value, at.number_input[-1].value) == (17, 123)
+    assert at.number_input[-2].key == "_w_data_row:demo:200x200:seed0:50%"
     fig = chart(at, "data_pixel_chart")
     assert "row 17, column 123" in fig["layout"]["title"]["text"]
     observed = next(t for t in fig["data"] if t["name"] == "observed NDVI")
@@ -118,19 +130,34 @@ def test_demo_parameters_and_scenario_survive_page_switches():
         at.button(key="data_demo_go").click().run()
         no_exception(at)
         assert metric(at, "Grid") == "30 x 30 px"
-        cloudy_50 = metric(at, "Pixels with a cloudy date")
-        # AppTest drops the sidebar from its tree on reruns under st.navigation (the browser keeps it):
-        # set the sidebar widget through its session-state key
-        at.session_state["mcnn_scenario"] = "70%"
+        gaps_50 = metric(at, "Pixels with a gap")
+        # AppTest runs only the page script on reruns under st.navigation (the browser runs the frame and the
+        # sidebar too): choose the scenario as the sidebar's callback does
+        at.session_state["mcnn_workspace"].use_demo(scenario="70%")
         at.run()
-        cloudy_70 = metric(at, "Pixels with a cloudy date")
-        assert int(cloudy_70.rstrip(" %")) > int(cloudy_50.rstrip(" %"))
+        gaps_70 = metric(at, "Pixels with a gap")
+        assert int(gaps_70.rstrip(" %")) > int(gaps_50.rstrip(" %"))
         at.switch_page("pages/export.py").run()
         at.switch_page("pages/data.py").run()
     no_exception(at)
-    assert metric(at, "Grid") == "30 x 30 px" and metric(at, "Pixels with a cloudy date") == cloudy_70
-    assert at.session_state["mcnn_scenario"] == "70%"
+    assert metric(at, "Grid") == "30 x 30 px" and metric(at, "Pixels with a gap") == gaps_70
+    assert at.session_state["mcnn_workspace"].demo_spec.scenario == "70%"
     assert any("seed 4, 70 % cloud" in i.value for i in at.info)
+
+
+def test_sidebar_lists_the_runs_and_wraps_file_names():
+    at = new_app()
+    with fake_map():
+        at.run()
+    no_exception(at)
+    side = at.sidebar
+    assert any("SIMULATED" in w.value for w in side.warning)
+    ticked = side.multiselect[0]
+    ws = at.session_state["mcnn_workspace"]
+    assert [ws.run(i).name for i in ticked.value] == ["MCNN-Seq · shipped", "CNN · shipped", "RNN · shipped"]
+    from mcnnseq.ui.labels import soft_wrap
+
+    assert soft_wrap("worldcereal_preprocessed_inputs.nc") == "worldcereal_\u200bpreprocessed_\u200binputs.\u200bnc"
 
 
 def test_good_upload_then_bad_upload_keeps_the_good_cube():
@@ -142,7 +169,7 @@ def test_good_upload_then_bad_upload_keeps_the_good_cube():
         at.button(key="data_nc_go").click().run()
         no_exception(at)
         assert any("Loaded area.nc" in s.value for s in at.success)
-        assert metric(at, "Grid") == "6 x 7 px" and at.session_state["mcnn_source"] == "upload"
+        assert metric(at, "Grid") == "6 x 7 px" and at.session_state["mcnn_workspace"].source == "file"
 
         at.file_uploader(key="data_nc_file").set_value(("broken.nc", b"\x89HDF\r\n\x1a\n truncated", "application/x-netcdf"))
         at.button(key="data_nc_go").click().run()
@@ -151,7 +178,8 @@ def test_good_upload_then_bad_upload_keeps_the_good_cube():
     assert len(errors) == 1 and "broken.nc" in errors[0] and "kept" in errors[0]
     assert "Traceback" not in errors[0]
     assert metric(at, "Grid") == "6 x 7 px"  # the good cube is still the one shown
-    assert at.session_state["mcnn_source"] == "upload" and at.session_state["mcnn_upload_cube"].label == "area.nc"
+    ws = at.session_state["mcnn_workspace"]
+    assert ws.source == "file" and ws.file_cube.label == "area.nc"
 
 
 def test_real_openeo_cube_needs_and_takes_the_decode_options():
@@ -159,18 +187,34 @@ def test_real_openeo_cube_needs_and_takes_the_decode_options():
     at = new_app()
     with fake_map():
         at.run()
+        assert at.number_input(key="data_nc_gain").disabled and at.number_input(key="data_nc_offset").disabled
+        assert at.number_input(key="data_nc_nodata").value == 65535 and isinstance(
+            at.number_input(key="data_nc_nodata").value, int)  # shown as 65535, not 65535.00
         at.file_uploader(key="data_nc_file").upload(REAL_CUBE.name, data, "application/x-netcdf")
         at.button(key="data_nc_go").click().run()
-        assert any(REAL_CUBE.name in e.value and "nodata" in e.value for e in at.error)
+        errors = [e.value for e in at.error]
+        assert any(REAL_CUBE.name in e and "“No-data code” to 65535" in e for e in errors), errors
+        assert not any("nodata=" in e or "sigma0_log_dn" in e for e in errors)  # the form's words, not Python
         assert metric(at, "Grid") == "200 x 200 px"
-        at.checkbox(key="data_nc_nodata_on").check()
-        at.selectbox(key="data_nc_sigma0").set_value("log-dn")
+        at.checkbox(key="data_nc_nodata_on").check().run()
+        at.button(key="data_nc_go").click().run()
+        errors = [e.value for e in at.error]
+        assert any("“Radar values are: log-encoded DN" in e and "20" in e and "−83" in e for e in errors), errors
+        at.selectbox(key="data_nc_sigma0").set_value("log-dn").run()
+        assert not at.number_input(key="data_nc_gain").disabled
         at.button(key="data_nc_go").click().run()
     no_exception(at)
     assert not at.error
     assert metric(at, "Grid") == "100 x 100 px" and metric(at, "Dates") == "12"
+    gap = next(m for m in at.metric if m.label == "Pixels with a gap")
+    assert gap.value == "100 %" and gap.proto.delta == "2 dates never observed"
+    assert "on the 10 observed dates, 0 % of the pixels are cloudy" in gap.proto.help
     assert any("2020-12-01" in w.value and "never scored" in w.value for w in at.warning)
     assert not any("SIMULATED" in i.value for i in at.info)
+    with fake_map() as st_folium:
+        at.run()
+    overlays = [c for c in st_folium.call_args.args[0]._children.values() if isinstance(c, ImageOverlay)]
+    assert overlays[0].layer_name.startswith("true colour (Sentinel-2 B04, B03, B02)")
 
 
 @pytest.mark.parametrize("page", ["train", "dates", "crops", "map", "export"])
@@ -185,6 +229,8 @@ def test_every_page_opens_without_a_model(page):
     assert at.title[0].value
     if page != "train":
         assert any("No trained model" in i.value for i in at.info)
+    else:
+        assert any("No run on this dataset yet" in i.value for i in at.info)
 
 
 def test_geotiff_stack_upload(tmp_path):
@@ -207,5 +253,5 @@ def test_geotiff_stack_upload(tmp_path):
     no_exception(at)
     assert not at.error
     assert metric(at, "Grid") == "9 x 5 px" and metric(at, "Dates") == "4" and metric(at, "Crop map") == "yes"
-    held = at.session_state["mcnn_upload_cube"].ds
+    held = at.session_state["mcnn_workspace"].cube.ds
     np.testing.assert_array_equal(held["ndvi"].values, cube["ndvi"].values)

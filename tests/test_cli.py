@@ -105,3 +105,141 @@ def test_train_presets_budget_and_stop_reason(tmp_path, capsys, flags, preset, b
     trained = load_checkpoint(ckpt)
     assert trained.config.preset == preset and (trained.config.epochs, trained.config.max_steps) == budget
     assert trained.steps == (3 if budget[1] else trained.history[-1].step)
+
+
+def test_train_flag_errors_name_the_flag(tmp_path, capsys):
+    out = str(tmp_path / "x.pt")
+    for argv, flag in ((["--preset", "fast"], "--preset fast"), (["--steps", "0"], "--steps"),
+                       (["--epochs", "-1"], "--epochs"), (["--model", "whittaker"], "--model whittaker")):
+        assert main(["train", "--demo-size", "16", *argv, "-o", out]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and flag in err and "Traceback" not in err
+    assert not Path(out).exists()
+
+
+def _sparse_cube_file(tmp_path) -> Path:
+    """A 24x24 cube, 12 dates, one of them observed on 2 % of the pixels, written to NetCDF."""
+    from conftest import make_tiny_cube
+    from mcnnseq.io import write_netcdf
+
+    ds = make_tiny_cube(nt=12, ny=24, nx=24, seed=2, cloud_fraction=0.3)
+    rng = np.random.default_rng(0)
+    ndvi = ds["ndvi"].values.copy()
+    ndvi[5][rng.random((24, 24)) > 0.02] = np.nan
+    ds["ndvi"] = (ds["ndvi"].dims, ndvi, ds["ndvi"].attrs)
+    ds["cloud"] = (ds["cloud"].dims, np.isnan(ndvi))
+    path = tmp_path / "sparse.nc"
+    write_netcdf(ds, path)
+    return path
+
+
+def test_evaluate_json_with_checkpoints_and_gap_fillers_mixed(tmp_path, capsys):
+    import json
+
+    ckpt = tmp_path / "cnn.pt"
+    assert main(["train", "--demo-size", "16", "--model", "cnn", "--epochs", "1", "-o", str(ckpt)]) == 0
+    capsys.readouterr()
+    out_json = tmp_path / "scores.json"
+    assert main(["evaluate", "--demo-size", "16", "--models", "linear", str(ckpt), "whittaker",
+                 "--json", str(out_json)]) == 0
+    out = capsys.readouterr().out
+    assert "Error by gap length" in out and "gap (dates)" in out and "days since clear" in out
+    doc = json.loads(out_json.read_text())
+    assert list(doc["models"]) == ["linear", "cnn", "whittaker"] and doc["protocol"] == "paper"
+    assert set(doc["split"]) == {"train", "val", "test"} and sum(doc["split"].values()) > 0
+    assert set(doc["models"]["cnn"]["gap_r2"]) == {"1", "2", "3", "4"}
+    assert isinstance(doc["models"]["linear"]["mean_r2"], float)
+
+
+def test_evaluate_protocols_and_the_few_pixels_warning(tmp_path, capsys):
+    cube = _sparse_cube_file(tmp_path)
+    assert main(["evaluate", "--data", str(cube), "--protocol", "paper", "--models", "linear"]) == 0
+    captured = capsys.readouterr()
+    assert "only" in captured.err and "fewer than 500" in captured.err
+    assert "2018-03-12 (missing on" in captured.err and "protocol 'real'" in captured.err
+    assert "paper protocol" in captured.out
+    paper_train = int(captured.out.split("train ")[1].split(",")[0].replace(",", ""))
+    out_json = tmp_path / "real.json"
+    assert main(["evaluate", "--data", str(cube), "--split", "blocked", "--json", str(out_json)]) == 0
+    captured = capsys.readouterr()
+    assert "Sparse dates" in captured.err and "2018-03-12" in captured.err
+    assert "evaluating the classic gap-fillers" in captured.out
+    import json
+
+    doc = json.loads(out_json.read_text())
+    assert doc["protocol"] == "real" and doc["split_kind"] == "blocked" and doc["block_size"] == 2
+    assert doc["split"]["train"] > 5 * paper_train and set(doc["models"]) == {"linear", "whittaker"}
+
+
+def test_protocol_flags_are_checked(tmp_path, capsys):
+    assert main(["evaluate", "--protocol", "real"]) == 2          # the shipped models: paper split only
+    assert "shipped demo models" in capsys.readouterr().err
+    assert main(["train", "--demo-size", "16", "--model", "linear", "-o", str(tmp_path / "x.pt")]) == 2
+    assert "no weights" in capsys.readouterr().err
+    assert main(["train", "--demo-size", "16", "--block-size", "0", "--split", "blocked",
+                 "-o", str(tmp_path / "x.pt")]) == 2
+    assert "--block-size" in capsys.readouterr().err
+
+
+def test_predict_with_a_gap_filler(tmp_path, capsys):
+    cube = _sparse_cube_file(tmp_path)
+    out = tmp_path / "lin.nc"
+    assert main(["predict", "--model", "whittaker", "--data", str(cube), "-o", str(out)]) == 0
+    ds = xr.open_dataset(out)
+    assert ds.attrs["model"] == "Whittaker" and np.isfinite(ds["ndvi_filled"].values).all()
+    ds.close()
+
+
+def _parcel_table():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_tables", ROOT / "tests/data/make_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.parcel_table
+
+
+def test_a_parcel_table_trains_evaluates_and_gap_fills(tmp_path, capsys, one_torch_thread):
+    """A long-form CSV of 300 parcels with irregular S1 and S2 dates (two S1 tracks) through the whole CLI."""
+    import pandas as pd
+
+    table = tmp_path / "parcels.csv"
+    _parcel_table()(300, seed=3).to_csv(table, index=False)
+    assert main(["info", "--table", str(table)]) == 0
+    out = capsys.readouterr().out
+    assert "points      300 ids" in out and "per id the nearest radar row" in out
+    ckpt = tmp_path / "cnn.pt"
+    assert main(["train", "--table", str(table), "--model", "cnn", "--epochs", "2", "--batch-size", "64",
+                 "-o", str(ckpt)]) == 0
+    out = capsys.readouterr().out
+    assert "parcels.csv: train " in out and ckpt.exists()
+    scores = tmp_path / "scores.json"
+    assert main(["evaluate", "--table", str(table), "--models", str(ckpt), "linear", "--json", str(scores)]) == 0
+    out = capsys.readouterr().out
+    assert "Table 4 form" in out and "test pixels" in out
+    import json
+
+    doc = json.loads(scores.read_text())
+    assert doc["protocol"] == "real" and set(doc["models"]) == {"cnn", "linear"}
+    assert doc["split"]["test"] > 0 and isinstance(doc["models"]["cnn"]["mean_r2"], float)
+    assert "maize" in out and "winter wheat" in out  # the table's crop names, not the paper's classes
+    for name in ("filled.csv", "filled.parquet"):
+        assert main(["predict", "--table", str(table), "--model", str(ckpt), "-o", str(tmp_path / name)]) == 0
+    filled = pd.read_csv(tmp_path / "filled.csv")
+    assert filled["id"].nunique() == 300 and {"ndvi", "ndvi_pred", "ndvi_filled"} <= set(filled.columns)
+    observed = filled["ndvi"].notna()
+    assert (filled.loc[observed, "ndvi_filled"] == filled.loc[observed, "ndvi"]).all()
+    assert filled.loc[~observed & filled["vv"].notna(), "ndvi_filled"].notna().all()  # gaps filled where radar
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "filled.parquet")[["ndvi_filled"]],
+                                  filled[["ndvi_filled"]], check_dtype=False, atol=1e-6)
+    capsys.readouterr()
+    assert main(["predict", "--table", str(table), "--model", str(ckpt), "-o", str(tmp_path / "f.tif")]) == 2
+    assert "no raster grid: write them as a table" in capsys.readouterr().err
+
+
+def test_a_bad_table_is_one_line(tmp_path, capsys):
+    table = tmp_path / "bad.csv"
+    table.write_text("id,date,vv,vh\np1,2021-01-01,-10,-17\n")
+    assert main(["info", "--table", str(table)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: bad.csv: missing column 'ndvi'") and "Traceback" not in err

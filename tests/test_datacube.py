@@ -160,3 +160,79 @@ def test_new_cube_derives_cloud_and_dtypes():
     assert ds["cloud"].values.tolist() == [[[False, True]], [[False, False]]]
     assert ds["vv"].dtype == np.float32 and ds["cloud"].dtype == bool
     validate_cube(ds)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Points cubes (parcel/point tables) and the optional true-colour reflectances
+# ---------------------------------------------------------------------------------------------------
+
+def _points_cube(n: int = 5, nt: int = 4):
+    from mcnnseq.datacube import POINTS_LAYOUT
+
+    cube = make_tiny_cube(nt=nt, ny=1, nx=n)
+    cube = cube.drop_vars(["field", "spatial_ref"]).assign_coords(x=np.arange(n, dtype=float), y=[0.0])
+    cube = cube.assign_coords(id=("x", [f"p{i}" for i in range(n)]), lon=("x", np.linspace(4, 5, n)),
+                              lat=("x", np.linspace(50, 51, n)))
+    cube.attrs = {"source": "points.csv", "layout": POINTS_LAYOUT, "crop_classes": "1=maize; 2=wheat"}
+    return cube
+
+
+def test_a_points_cube_needs_no_crs():
+    cube = _points_cube()
+    assert cube.rio.crs is None
+    assert validate_cube(cube) is cube
+
+
+def test_a_points_cube_has_one_row_and_unique_ids():
+    cube = _points_cube()
+    _fails(cube.drop_vars("id"), "variable 'id'", "'id' coordinate along x", source="points.csv")
+    ids = cube["id"].values.copy()
+    ids[3] = ids[1]
+    _fails(cube.assign_coords(id=("x", ids)), "duplicated id 'p1'", source="points.csv")
+    _fails(cube.assign_coords(lat=("x", np.full(5, 95.0))), "variable 'lat'", "beyond ±90", source="points.csv")
+    two_rows = make_tiny_cube(ny=2, nx=3)
+    two_rows.attrs["layout"] = "points"
+    _fails(two_rows.assign_coords(id=("x", ["a", "b", "c"])), "one row (y = 1)")
+    grid = cube.copy()
+    grid.attrs = {"source": "grid.nc"}
+    _fails(grid, "has no CRS", source="grid.nc")  # without the points layout a CRS is still required
+
+
+def test_summary_of_a_points_cube():
+    s = summarize_cube(_points_cube())
+    assert s.layout == "points" and s.bounds == (4.0, 50.0, 5.0, 51.0)
+    text = s.to_text()
+    assert "points      5 ids" in text and "lon 4.00000 … 5.00000" in text and "grid" not in text
+
+
+def test_crop_class_names():
+    from mcnnseq.datacube import crop_class_names
+    from mcnnseq.paper import CROP_CLASSES
+
+    assert crop_class_names(_points_cube()) == {1: "maize", 2: "wheat"}
+    assert crop_class_names(make_tiny_cube()) == CROP_CLASSES  # no names stored: the paper's classes
+
+
+def test_optional_reflectances(tiny_cube):
+    red = (tiny_cube["ndvi"] * 0 + 0.05).astype("float32")
+    rgb = tiny_cube.assign(red=red, green=red, blue=red)
+    assert validate_cube(rgb)
+    assert validate_cube(rgb.assign(red=red * 30))  # bright clouds reflect a little above 1
+    _fails(rgb.assign(red=red * 10000), "variable 'red'", "not surface reflectances", "×10000")
+    _fails(rgb.assign(blue=red.astype("float64")), "variable 'blue'", "float32")
+    _fails(rgb.assign(green=red.isel(time=0)), "variable 'green'", "expected ('time', 'y', 'x')")
+
+
+def test_true_colour_bands_come_as_three_float_reflectances():
+    from conftest import make_tiny_cube
+
+    cube = make_tiny_cube(nt=3, ny=4, nx=5)
+    for name in ("red", "green", "blue"):
+        cube[name] = (("time", "y", "x"), np.full((3, 4, 5), 0.1, dtype=np.float32))
+    validate_cube(cube)
+    with pytest.raises(DatacubeError, match="not all of red, green and blue"):
+        validate_cube(cube.drop_vars("blue"))
+    bad = cube.copy()
+    bad["green"] = bad["green"] * 1000
+    with pytest.raises(DatacubeError, match="variable 'green'.*not surface reflectances"):
+        validate_cube(bad)

@@ -43,3 +43,12 @@ def test_find_dim():
     assert find_dim(["time", "t"], "time") == "time"
     assert find_dim(["band", "y", "x"], "time") is None
     assert find_dim(["easting", "northing"], "x") == "easting"
+
+
+def test_true_colour_band_aliases():
+    from mcnnseq.io.aliases import find_roles
+
+    roles = find_roles(["S2-L2A-B02", "S2-L2A-B03", "S2-L2A-B04", "S2-L2A-B08", "VV", "VH"])
+    assert (roles["blue"], roles["green"], roles["red"], roles["nir"]) == ("S2-L2A-B02", "S2-L2A-B03", "S2-L2A-B04",
+                                                                          "S2-L2A-B08")
+    assert find_roles(["blue", "green", "red"]) == {"blue": "blue", "green": "green", "red": "red"}

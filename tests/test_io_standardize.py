@@ -92,3 +92,27 @@ def test_unreadable_crs_is_reported():
     ds.attrs["crs"] = "EPSG:not-a-code"
     with pytest.raises(DatacubeError, match="s: the CRS in the global attribute 'crs' cannot be understood"):
         standardize_cube(ds, source="s")
+
+
+def test_true_colour_bands_are_kept_as_reflectance():
+    rng = np.random.default_rng(5)
+    dims = ("time", "y", "x")
+    dn = {b: rng.integers(100, 3000, (NT, NY, NX)).astype(np.uint16) for b in ("B02", "B03", "B04")}
+    dn["B04"][0, 0, 0] = 65535  # the producer's no-data value
+    dn["B02"][1, 0, 1] = 0  # the L2A no-data value
+    cube = standardize_cube(raw(**{f"S2-L2A-{b}": (dims, v) for b, v in dn.items()}), source="s", nodata=65535)
+    for role, band in (("red", "B04"), ("green", "B03"), ("blue", "B02")):
+        var = cube[role]
+        assert var.dtype == np.float32 and var.dims == dims and var.attrs["units"] == "1"
+        assert var.attrs["source_variable"] == f"S2-L2A-{band}"
+        ok = (dn[band] != 65535) & (dn[band] != 0)
+        np.testing.assert_allclose(var.values[ok], dn[band][ok] / 10_000, rtol=1e-6)
+    assert np.isnan(cube["red"].values[0, 0, 0]) and np.isnan(cube["blue"].values[1, 0, 1])
+    # without nodata the extreme uint16 value is still masked: it can never be a reflectance
+    again = standardize_cube(raw(**{f"S2-L2A-{b}": (dims, v) for b, v in dn.items()}), source="s")
+    assert np.isnan(again["red"].values[0, 0, 0])
+    # reflectance stored as 0..1 floats is kept as it is; one band alone is no true colour
+    refl = {b: rng.uniform(0.01, 0.4, (NT, NY, NX)).astype(np.float32) for b in ("red", "green", "blue")}
+    cube = standardize_cube(raw(**{b: (dims, v) for b, v in refl.items()}), source="s")
+    np.testing.assert_allclose(cube["green"].values, refl["green"])
+    assert "red" not in standardize_cube(raw(B04=(dims, dn["B04"])), source="s", nodata=65535).variables

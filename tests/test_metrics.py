@@ -127,6 +127,32 @@ def test_compare_models_with_n_and_without_mean():
         M.compare_models({}, t, DATES)
 
 
+def test_per_date_min_n_leaves_dates_with_too_few_truths_unscored():
+    t = np.array([[0.1, 0.2], [0.3, NAN], [0.5, NAN]])
+    p = t + 0.1
+    out = M.per_date_metrics(t, p, min_n=2)
+    assert out["r2"].iloc[0] == pytest.approx(1 - 0.03 / 0.08) and np.isnan(out["r2"].iloc[1])
+    assert np.isnan(out["rmse"].iloc[1]) and out["n"].tolist() == [3, 1]
+    table = M.compare_models({"A": p}, t, min_n=2)
+    assert table.loc["mean", ("A", "r2")] == pytest.approx(out["r2"].iloc[0])   # the unscored date is skipped
+
+
+def test_pooled_scores_and_scores_by_group():
+    t = np.array([[0.1, 0.2, 0.3], [0.4, NAN, 0.6]])
+    p = np.array([[0.1, 0.3, 0.3], [0.5, 0.5, NAN]])
+    r2, err, n = M.pooled_scores(t, p)
+    assert n == 4 and err == pytest.approx(np.sqrt((0.01 + 0.01) / 4))
+    assert r2 == pytest.approx(M.r2_score(t, p))
+    assert np.isnan(M.pooled_scores(t, p, min_n=5)[0])
+    groups = np.array([[1, 2, 1], [2, 2, 1]])
+    out = M.scores_by_group(t, p, groups, order=[1, 2, 3], column="k")
+    assert out["k"].tolist() == [1, 2, 3] and out["n"].tolist() == [2, 2, 0]
+    assert out["rmse"].iloc[0] == pytest.approx(0.0) and out["rmse"].iloc[1] == pytest.approx(np.sqrt(0.01))
+    assert np.isnan(out["r2"].iloc[2])
+    with pytest.raises(ValueError, match="groups"):
+        M.scores_by_group(t, p, groups[:1])
+
+
 # --------------------------------------------------------------------------- class profiles
 
 def _profile_arrays():

@@ -55,3 +55,22 @@ def test_errors_are_clear():
     with pytest.raises(ModelConfigError, match="t_out"):
         build_model("rnn", t_in=12, t_out=10)
     assert issubclass(ModelConfigError, ValueError)
+
+
+def test_gap_fillers_are_registered_by_name_but_not_trainable():
+    from mcnnseq.baselines import LinearGapFill, WhittakerGapFill
+    from mcnnseq.models import GAP_FILLERS, all_specs, build_gap_filler, is_gap_filler
+
+    assert list(GAP_FILLERS) == ["linear", "whittaker"]
+    assert [display_name(n) for n in GAP_FILLERS] == ["Linear", "Whittaker"]
+    assert get_spec("Whittaker").name == "whittaker" and not get_spec("linear").trainable
+    assert get_spec("linear").uses_ndvi and not get_spec("cnn").uses_ndvi
+    assert list(all_specs()) == ["mcnn_seq", "cnn", "rnn", "linear", "whittaker"]
+    assert is_gap_filler("Linear") and not is_gap_filler("cnn") and not is_gap_filler("lstm")
+    assert isinstance(build_gap_filler("linear"), LinearGapFill)
+    w = build_gap_filler("whittaker", dates=["2021-01-01", "2021-02-01", "2021-03-01"])
+    assert isinstance(w, WhittakerGapFill) and w.dates.size == 3 and w.model_name == "whittaker"
+    with pytest.raises(ModelConfigError, match="no weights"):
+        build_model("linear", t_in=3, t_out=3)
+    with pytest.raises(ModelConfigError, match="network"):
+        build_gap_filler("cnn")

@@ -40,3 +40,21 @@ def test_crop_table_names_the_crops():
     assert "Onion" in text and "Alfalfa" in text
     alfalfa = next(line for line in text.splitlines() if line.startswith("Alfalfa"))
     assert "—" in alfalfa and alfalfa.rstrip().endswith("40")
+
+
+def test_gap_and_days_tables():
+    from mcnnseq.gaps import days_labels
+    from mcnnseq.reporting import format_days_table, format_gap_table
+
+    by_gap = pd.DataFrame({"model": ["Linear"] * 2 + ["CNN"] * 2, "k": [1, 2, 1, 2], "r2": [0.65, np.nan, 0.5, 0.4],
+                           "rmse": [0.1, np.nan, 0.2, 0.25], "n": [300, 10, 300, 10]})
+    lines = format_gap_table(by_gap).splitlines()
+    assert lines[0].split()[:3] == ["gap", "(dates)", "Linear"] and lines[0].split()[-1] == "n"
+    assert lines[2].split() == ["1", "0.6500", "0.1000", "0.5000", "0.2000", "300"]
+    assert lines[3].split()[1] == "—"
+    labels = days_labels()
+    by_days = pd.DataFrame({"model": ["Linear"] * len(labels), "bucket": pd.Categorical(labels, categories=labels,
+                                                                                       ordered=True),
+                            "r2": np.linspace(0.9, 0.3, len(labels)), "rmse": 0.1, "n": 50})
+    md = format_days_table(by_days, markdown=True).splitlines()
+    assert md[0].startswith("| days since clear") and md[2].startswith("| 1–20") and "none before" in md[-1]

@@ -324,7 +324,9 @@ def test_a_config_saved_before_the_recipe_fields_reloads_as_the_plain_loop():
                                        ({"eval_every": 0}, "eval_every"), ({"preset": "fast"}, "preset"),
                                        ({"lr": -1.0}, "learning rate"), ({"optimizer": "sgd"}, "optimizer"),
                                        ({"patience": 0}, "patience"), ({"device": "tpu"}, "device"),
-                                       ({"hparams": {"units": 3}}, "units")])
+                                       ({"hparams": {"units": 3}}, "units"),
+                                       ({"model": "linear"}, "--model linear: Linear is a classic gap-filler"),
+                                       ({"model": "whittaker"}, "--model whittaker.*no weights")])
 def test_bad_config_is_refused(bad, match):
     x, y = _data(n=8)
     settings = {"epochs": 1, "num_threads": 1, **bad}
@@ -368,6 +370,16 @@ def test_step_budget_and_evaluation_points():
     assert trained.best_record in trained.history and trained.best_step == trained.best_record.step
     both = fit(x, y, None, None, _config(epochs=2, max_steps=100))          # the smaller budget wins
     assert both.steps == 6 and [r.epoch for r in both.history] == [1, 2]
+
+
+def test_step_budget_of_the_presets():
+    """Steps in the default/quick presets whatever the data size; epochs x batches per epoch in the paper one."""
+    default, quick, paper = TrainConfig.default(), TrainConfig.quick(), TrainConfig.paper()
+    for n in (10, 1_000, 1_000_000):
+        assert default.step_budget(n) == default.max_steps and quick.step_budget(n) == quick.max_steps
+    assert paper.step_budget(1_000) == 50 * 2 and paper.step_budget(1_001) == 50 * 3
+    assert paper.step_budget(10) == 50                        # one (partial) batch per epoch
+    assert TrainConfig.default(epochs=2).step_budget(640) == 2 * 10   # epochs bound a step budget too
 
 
 def test_early_stopping_counts_evaluation_points():

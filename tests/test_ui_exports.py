@@ -4,17 +4,73 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+import pytest
+
 from conftest import make_tiny_cube
 from mcnnseq.ui import exports, upload
 
+REAL_CUBE = Path(__file__).resolve().parents[2] / "shared" / "data" / "worldcereal_belgium_2021" / \
+    "worldcereal_preprocessed_inputs.nc"
 
-def test_slug():
+
+def test_slug_and_file_names():
     assert exports.slug("MCNN-Seq") == "mcnn-seq"
     assert exports.slug("demo:200x200:seed0:50%") == "demo_200x200_seed0_50"
+    assert exports.slug("CNN · quick (2)") == "cnn_quick_2"
+    assert exports.file_name("belgium", "MCNN-Seq · quick", "ndvi_filled", suffix=".tif") == \
+        "belgium_mcnn-seq_quick_ndvi_filled.tif"
+    assert exports.file_name("belgium", suffix="nc") == "belgium.nc"
+
+
+def _prediction(cube):
+    from mcnnseq.prediction import predict_cube
+
+    class Half:
+        def predict(self, X):
+            return np.full(X.shape[:2], 0.5, dtype=np.float32)
+
+    return predict_cube(Half(), cube, name="MCNN-Seq · quick")
+
+
+@pytest.mark.parametrize("what", ["prediction", "cube", "real cube"])
+def test_netcdf_exports_carry_the_crs_for_xarray_and_gdal(tmp_path, what):
+    import rasterio
+    import rioxarray  # noqa: F401
+    import xarray as xr
+
+    if what == "real cube":
+        from mcnnseq.io import open_cube
+
+        cube = open_cube(REAL_CUBE, nodata=65535, sigma0_log_dn=(20, -83))
+    else:
+        cube = make_tiny_cube(nt=4, ny=5, nx=6, seed=2, with_truth=True)
+    ds = _prediction(cube) if what == "prediction" else cube
+    variable = "ndvi_filled" if what == "prediction" else "ndvi"
+    path = tmp_path / "out.nc"
+    path.write_bytes(exports.netcdf_bytes(ds, name="out.nc", validate=what != "prediction"))
+    with xr.open_dataset(path, decode_coords="all") as back:
+        assert back.rio.crs == cube.rio.crs
+        assert back.attrs["Conventions"].startswith("CF-")
+        for name, var in back.data_vars.items():
+            assert var.encoding.get("grid_mapping") == "spatial_ref", name
+            assert "units" in var.attrs and "long_name" in var.attrs, name
+        assert "crs_wkt" in back["spatial_ref"].attrs
+        assert back["x"].attrs["standard_name"] == "projection_x_coordinate" and back["x"].attrs["units"] == "m"
+        assert np.issubdtype(back["time"].dtype, np.datetime64)
+    with xr.open_dataset(path, decode_times=False) as raw:
+        assert "since" in raw["time"].attrs["units"] and "calendar" in raw["time"].attrs  # CF dates
+    with rasterio.open(f"netcdf:{path}:{variable}") as src:
+        assert src.crs == cube.rio.crs and src.count == cube.sizes["time"]
+        assert src.transform.a == pytest.approx(float(cube.rio.resolution()[0]))
+    if what != "prediction":
+        from mcnnseq.io import open_cube
+
+        xr.testing.assert_identical(open_cube(path), cube)  # the CF attributes do not change the round trip
 
 
 def test_netcdf_and_geotiff_zip_round_trip(tmp_path):

@@ -25,6 +25,15 @@ def test_job_trains_each_model_and_records_every_epoch():
     assert list(hist.groupby("model", sort=False).size().items()) == [("CNN", 3), ("RNN", 2)]
     assert np.isfinite(hist[["train_loss", "val_loss"]].to_numpy()).all()
     assert job.finished is not None and job.finished >= job.started
+    assert job.progress_text() == "Training done: 100 %"
+
+
+def test_progress_text_names_the_model_and_its_place():
+    job = TrainingJob(experiment=None, configs=[TrainConfig(model="cnn"), TrainConfig(model="rnn")], cube_key="k")
+    job.current, job.current_index, job.progress = "RNN", 1, 0.44
+    assert job.progress_text() == "Training RNN (2 of 2): 44 %"
+    job.stop()
+    assert job.progress_text().endswith("— stopping…")
 
 
 def test_stop_keeps_what_was_trained_and_skips_the_rest():

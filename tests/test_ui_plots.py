@@ -33,8 +33,35 @@ def test_training_curves_one_trace_per_model_metric_split():
                          "train_r2": [0.1, 0.5, 0.7, 0.0, 0.2], "val_r2": [0.0, 0.4, 0.6, -0.1, 0.1]})
     fig = plots.training_curves(hist)
     assert len(fig.data) == 8
-    trace = next(t for t in fig.data if t.name == "RNN val r2")
+    trace = next(t for t in fig.data if t.name == "RNN — validation R²")
     np.testing.assert_allclose(trace.y, [-0.1, 0.1])
+    assert trace.line.dash == "dash" and trace.line.color != next(t for t in fig.data if t.name.startswith("CNN")).line.color
+
+
+def test_training_curves_of_one_model_tell_training_from_validation():
+    hist = pd.DataFrame({"epoch": [1, 2], "train_loss": [0.3, 0.2], "val_loss": [0.35, 0.25],
+                         "train_r2": [0.1, 0.5], "val_r2": [0.0, 0.4]})
+    fig = plots.training_curves(hist.assign(model="CNN · quick"))
+    colours = {t.name: t.line.color for t in fig.data}
+    assert colours["training loss"] != colours["validation loss"]
+    assert colours["training R²"] == colours["training loss"]  # one colour per split, one panel per metric
+    assert [t.name for t in fig.data if t.showlegend] == ["training loss", "validation loss"]
+    assert fig.layout.legend.yref == "container" and fig.layout.margin.b >= 80  # clear of the "epoch" title
+
+
+def test_run_colours_keep_runs_of_one_model_apart():
+    colours = plots.run_colors([("CNN · shipped", "CNN"), ("CNN · quick", "CNN"), ("RNN · quick", "RNN"),
+                                ("Mystery · x", "Mystery")])
+    assert colours["CNN · shipped"] == plots.MODEL_COLORS["CNN"] != colours["CNN · quick"]
+    assert colours["RNN · quick"] == plots.MODEL_COLORS["RNN"] and len(set(colours.values())) == 4
+
+
+def test_density_one_to_one_line_is_visible():
+    counts = np.ones((4, 4))
+    edges = np.linspace(0, 1, 5)
+    fig = plots.density_figure(counts, edges, edges, title="t")
+    line = next(t for t in fig.data if t.name == "1:1 line")
+    assert line.line.color.lower() not in ("white", "#ffffff", "#fff") and fig.layout.plot_bgcolor == "white"
 
 
 def test_per_date_chart_with_reference():
@@ -42,6 +69,8 @@ def test_per_date_chart_with_reference():
     table = pd.DataFrame(np.arange(20.0).reshape(5, 4), index=DATES, columns=cols)
     fig = plots.per_date_chart(table, metric="rmse", reference=table * 2)
     assert [t.name for t in fig.data] == ["MCNN-Seq", "CNN", "MCNN-Seq (paper)", "CNN (paper)"]
+    real = plots.per_date_chart(table, reference=table, reference_label="paper, real data")
+    assert real.data[-1].name == "CNN (paper, real data)" and real.data[-1].line.dash == "dot"
     np.testing.assert_allclose(fig.data[1].y, table[("CNN", "rmse")])
 
 
@@ -49,3 +78,12 @@ def test_image_grid_links_axes_and_skips_blanks():
     fig = plots.image_grid([("a", "data:image/png;base64,AA=="), ("", None), ("c", "data:image/png;base64,AA==")], cols=2)
     assert len(fig.data) == 2 and all(t.type == "image" for t in fig.data)
     assert fig.layout.xaxis2.matches == "x" and fig.layout.yaxis3.matches == "y"
+    assert not fig.layout.xaxis.showticklabels
+
+
+def test_image_grid_axes_in_metres():
+    fig = plots.image_grid([("a", "data:image/png;base64,AA=="), ("b", "data:image/png;base64,AA==")], cols=2,
+                           pixel_size=(10.0, -10.0))
+    assert fig.data[0].dx == 10.0 and fig.data[0].dy == 10.0 and fig.data[0].x0 == 5.0
+    assert fig.layout.xaxis.showticklabels and fig.layout.xaxis.ticksuffix == " m"
+    assert fig.layout.xaxis.title.text == "m east of the west edge"

@@ -61,7 +61,38 @@ def test_geotiff_stack_upload(cube, tmp_path):
         upload.load_geotiff_stack(files)
 
 
-def test_too_large_cube_is_refused_with_a_clear_message(cube):
-    with pytest.raises(DatacubeError, match="too large for the dashboard"):
-        upload.check_size(cube, source="big.nc", max_cells=100)
-    upload.check_size(cube, source="ok.nc", max_cells=5 * 6 * 7)
+def test_too_large_cube_is_refused_with_the_one_limit(cube):
+    from mcnnseq.defaults import MAX_CELLS
+    from mcnnseq.io import DEFAULT_MAX_PIXELS
+
+    assert DEFAULT_MAX_PIXELS == MAX_CELLS  # one limit for the readers and the dashboard
+    data = exports.netcdf_bytes(cube)
+    with pytest.raises(DatacubeError, match="too large") as info:
+        upload.load_netcdf(upload.Upload("big.nc", data), options={"max_pixels": 100})
+    text = upload.in_form_words(str(info.value))
+    assert "big.nc" in text and "max_pixels" not in text and "the dashboard's limit of 100" in text
+    upload.load_netcdf(upload.Upload("ok.nc", data), options={"max_pixels": 5 * 6 * 7})
+
+
+@pytest.mark.parametrize("message, words, not_there", [
+    ("x.nc: variable 'VV': holds 65535 (the extreme uint16 value) in 3 cell(s), which is almost always an undeclared "
+     "no-data marker: pass nodata=65535 (or nodata=float('nan') if it is real data)",
+     ["tick “Values equal to a no-data code are missing”", "“No-data code” to 65535"], ["nodata="]),
+    ("x.nc: variable 'VV': values 1 … 9e+03 are outside the plausible dB range -40 … 10 — these look like encoded "
+     "digital numbers: give their decoding, e.g. sigma0_log_dn=(20, -83) for dB = 20*log10(DN) - 83, and the "
+     "no-data value with nodata=",
+     ["“Radar values are: log-encoded DN", "“Gain”", "20 and −83"], ["sigma0_log_dn", "nodata="]),
+    ("x.nc: variable 'VV': values -90 … 3 are outside the plausible dB range -40 … 10 after decoding with "
+     "sigma0_log_dn=(20.0, -83.0) — check gain, offset and nodata",
+     ["gain 20 and offset −83", "“Offset”", "“No-data code”"], ["sigma0_log_dn"]),
+    ("x.nc: variable 'vv': values 0.01 … 0.5 are outside the plausible dB range — this looks like linear σ0; open it "
+     "with sigma0='linear' to convert to dB", ["“Radar values are: linear σ0”"], ["sigma0="]),
+    ("x.nc: has no CRS: no grid-mapping variable found; pass crs='EPSG:…' if you know it",
+     ["write one into the file"], ["crs="]),
+])
+def test_reader_advice_in_the_words_of_the_form(message, words, not_there):
+    text = upload.in_form_words(message)
+    for w in words:
+        assert w in text, text
+    for w in not_there:
+        assert w not in text, text

@@ -19,6 +19,8 @@ VARIABLE_ALIASES: dict[str, tuple[str, ...]] = {
            "gamma0_vh", "S1-GAMMA0-VH", "backscatter_vh"),
     "ndvi": ("ndvi", "NDVI", "S2-NDVI", "s2_ndvi", "ndvi_s2"),
     "red": ("red", "B04", "B4", "S2-L2A-B04", "S2-B04", "s2_b04", "b04_10m"),
+    "green": ("green", "B03", "B3", "S2-L2A-B03", "S2-B03", "s2_b03", "b03_10m"),
+    "blue": ("blue", "B02", "B2", "S2-L2A-B02", "S2-B02", "s2_b02", "b02_10m"),
     "nir": ("nir", "B08", "B8", "S2-L2A-B08", "S2-B08", "s2_b08", "b08_10m"),
     "cloud": ("cloud", "clouds", "cloud_mask", "cloudmask", "clouded", "s2_cloud"),
     "scl": ("scl", "SCL", "S2-L2A-SCL", "scene_classification"),

@@ -139,6 +139,32 @@ def ndvi_from_bands(red: np.ndarray, nir: np.ndarray) -> np.ndarray:
     return ndvi.astype(np.float32)
 
 
+#: Sentinel-2 L2A digital numbers are reflectance x 10000.
+REFLECTANCE_SCALE: float = 10_000.0
+
+
+def reflectance(values: np.ndarray, *, nodata: float | None) -> np.ndarray:
+    """A stored optical band (reflectance 0..1, or L2A digital numbers) -> float32 reflectance 0..1, NaN missing.
+
+    Missing: ``nodata``, the integer type's extreme value (65535 for uint16: never a reflectance,
+    so it is masked even when ``nodata`` is not given) and values ≤ 0 (the L2A no-data value).
+    Integer data, or float data whose 99th percentile exceeds 2 (no surface reflects twice the light
+    it receives), are digital numbers and are divided by :data:`REFLECTANCE_SCALE`. Values above 1
+    (bright clouds, specular glints) are clipped to 1. The L2A ``BOA_ADD_OFFSET`` of processing
+    baseline 04.00 is not subtracted: producers such as openEO have harmonised it already.
+    """
+    stored = np.asarray(values)
+    out = mask_nodata(stored, nodata)
+    marker = suspicious_nodata(stored)
+    if marker is not None:
+        out = np.where(stored == marker, np.nan, out)
+    out = np.where(out > 0, out, np.nan)
+    finite = out[np.isfinite(out)]
+    if stored.dtype.kind in "iu" or (finite.size and np.percentile(finite, 99) > 2.0):
+        out = out / REFLECTANCE_SCALE
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
 def cloud_from_mask(values: np.ndarray, *, source: str | None, variable: str) -> np.ndarray:
     """A cloud mask (bool, or 0/1 numbers; NaN = no data) -> bool, True = cloudy or missing."""
     if values.dtype == bool:

@@ -120,6 +120,33 @@ def _read_pixels(raster: _Raster) -> np.ndarray:
     return data
 
 
+def _read_pixels_lazy(raster: _Raster):
+    """Like :func:`_read_pixels`, as a dask array read window by window when computed.
+
+    A declared no-data value always turns the array into float64 with NaN (in memory that happens
+    only when the value occurs, which cannot be known without reading; the decoded cube is the same).
+    """
+    import dask.array as da
+    import rioxarray
+
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PendingDeprecationWarning)  # affine's `*` inside rioxarray
+            arr = rioxarray.open_rasterio(raster.path, chunks={"band": -1, "y": 512, "x": 512}, lock=False,
+                                          mask_and_scale=False, cache=False)
+    except Exception as exc:  # noqa: BLE001  (see _inspect)
+        raise DatacubeError(f"cannot be read: the file is corrupt or truncated ({_short(exc)})",
+                            source=raster.name) from exc
+    data = arr.data
+    nodata = raster.nodata
+    if nodata is not None and not np.isnan(nodata):
+        wide = data.astype(np.float64 if data.dtype.kind in "iub" else data.dtype)
+        data = da.where(data == nodata, np.nan, wide)
+    return data
+
+
 def _parse_date(text: str) -> pd.Timestamp | None:
     match = _DATE_RE.search(text or "")
     if not match:
@@ -291,7 +318,7 @@ def open_geotiff_stack(files: Mapping[str, str | os.PathLike] | str | os.PathLik
                        nodata: float | None = None, sigma0: str = "auto",
                        sigma0_log_dn: tuple[float, float] | None = None, crs=None,
                        tolerance_days: float | None = None,
-                       max_pixels: int | None = DEFAULT_MAX_PIXELS) -> xr.Dataset:
+                       max_pixels: int | None = DEFAULT_MAX_PIXELS, chunks=None) -> xr.Dataset:
     """Read a GeoTIFF stack into a valid datacube.
 
     ``files``: a folder (files named after a variable or an alias: ``vv.tif``, ``VH.tif``,
@@ -301,8 +328,9 @@ def open_geotiff_stack(files: Mapping[str, str | os.PathLike] | str | os.PathLik
     with an optional ``s1_date`` column) or else each file's band descriptions (ISO dates). When the
     S1 files (vv, vh) and the S2 files carry different dates, give ``tolerance_days`` to pair them by
     nearest date (:func:`mcnnseq.io.pair_cubes`). All files must share one grid (size, transform,
-    CRS). Decode keywords as in :func:`mcnnseq.io.open_cube`. Raises :class:`DatacubeError` naming
-    the file(s) and the problem.
+    CRS). Decode keywords as in :func:`mcnnseq.io.open_cube`; ``chunks`` opens the stack lazily as
+    ``open_cube`` does (no size limit; S1 and S2 files must then share their dates). Raises
+    :class:`DatacubeError` naming the file(s) and the problem.
     """
     check_options(sigma0=sigma0, sigma0_log_dn=sigma0_log_dn, nodata=nodata)
     if dates is not None and dates_csv is not None:
@@ -325,7 +353,8 @@ def open_geotiff_stack(files: Mapping[str, str | os.PathLike] | str | os.PathLik
                                 f"({ref.grid_text()}); all files of a stack must share one grid", source=raster.name)
         if role in _STATIC_ROLES and raster.count != 1:
             raise DatacubeError(f"has {raster.count} bands; a {role} map has exactly one", source=raster.name)
-    check_size(ref.count, ref.height, ref.width, max_pixels=max_pixels, source=ref.name)
+    if chunks is None:
+        check_size(ref.count, ref.height, ref.width, max_pixels=max_pixels, source=ref.name)
 
     given, s1_given, given_what = None, None, ""
     if dates is not None:
@@ -366,11 +395,16 @@ def open_geotiff_stack(files: Mapping[str, str | os.PathLike] | str | os.PathLik
                             f"{len(s2_dates)} ({_span(s2_dates)}): pass tolerance_days=6 (for example) to pair "
                             "each S2 date with the nearest S1 date", source=rasters[s1_role].name)
 
+    if chunks is not None and not paired:
+        raise DatacubeError("S1 and S2 files have different dates: a lazy stack (chunks=, --chunks) needs them "
+                            "paired already; open it without chunks, or pair the dates first",
+                            source=rasters[s1_role].name)
     record = ref.record() or {}
     arrays = {}
+    read = _read_pixels if chunks is None else _read_pixels_lazy
     for role, raster in rasters.items():
         s1_for_band = s1_given if (paired and s1_given is not None) else None
-        da = _to_dataarray(raster, _read_pixels(raster), None if role in _STATIC_ROLES else file_dates[role],
+        da = _to_dataarray(raster, read(raster), None if role in _STATIC_ROLES else file_dates[role],
                            s1_dates=s1_for_band)
         arrays[role] = da
     attrs = dict(record.get("dataset_attrs", {}))
@@ -378,14 +412,20 @@ def open_geotiff_stack(files: Mapping[str, str | os.PathLike] | str | os.PathLik
     pyproj_crs = _pyproj_crs(ref.crs) if ref.crs is not None else None
 
     def dataset(roles: Sequence[str]) -> xr.Dataset:
-        data_vars = {r: xr.Variable(arrays[r].dims, arrays[r].values, arrays[r].attrs) for r in roles if r in arrays}
+        data_vars = {r: xr.Variable(arrays[r].dims, arrays[r].data, arrays[r].attrs) for r in roles if r in arrays}
         first = arrays[next(r for r in roles if r in arrays and "time" in arrays[r].dims)]
         coords = {name: first[name] for name in ("time", "s1_time") if name in first.coords}
         coords.update({"x": _coords(ref)[0], "y": _coords(ref)[1]})
         return xr.Dataset(data_vars, coords=coords, attrs=dict(attrs))
 
     try:
-        if paired:
+        if chunks is not None:
+            from mcnnseq.io.lazy import standardize_lazy
+
+            cube = standardize_lazy(dataset(list(rasters)), source=stack_name, chunks=chunks, nodata=nodata,
+                                    sigma0=sigma0, sigma0_log_dn=sigma0_log_dn, crs=crs or pyproj_crs,
+                                    exact_attrs=bool(record))
+        elif paired:
             cube = standardize_cube(dataset(list(rasters)), source=stack_name, nodata=nodata, sigma0=sigma0,
                                     sigma0_log_dn=sigma0_log_dn, crs=crs or pyproj_crs, max_pixels=max_pixels,
                                     exact_attrs=bool(record))

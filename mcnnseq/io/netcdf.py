@@ -22,6 +22,8 @@ from mcnnseq.datacube import OPTIONAL_VARS, REQUIRED_VARS, validate_cube
 from mcnnseq.errors import DatacubeError
 from mcnnseq.io import roundtrip
 from mcnnseq.io.aliases import find_roles
+from mcnnseq.io.cf import add_cf_metadata
+from mcnnseq.io.lazy import Chunks, standardize_lazy
 from mcnnseq.io.sniff import sniff
 from mcnnseq.io.standardize import (DEFAULT_MAX_PIXELS, check_options, check_size, clean_attrs, rename_dims,
                                     require_roles, standardize_cube)
@@ -61,7 +63,7 @@ def _needed_variables(raw: xr.Dataset, roles: Mapping[str, str], extra: list[str
 
 def open_cube(path: str | os.PathLike, *, nodata: float | None = None, sigma0: str = "auto",
               sigma0_log_dn: tuple[float, float] | None = None, names: Mapping[str, str] | None = None,
-              crs=None, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> xr.Dataset:
+              crs=None, max_pixels: int | None = DEFAULT_MAX_PIXELS, chunks: Chunks | None = None) -> xr.Dataset:
     """Open a NetCDF file or Zarr store as a valid datacube (dims ``(time, y, x)``, dB, NDVI).
 
     Parameters
@@ -84,9 +86,15 @@ def open_cube(path: str | os.PathLike, *, nodata: float | None = None, sigma0: s
         A CRS (``"EPSG:32631"``…) for files that declare none; overrides the file's.
     max_pixels
         Refuse cubes of more than this many cells (dates × rows × columns) before loading them;
-        None lifts the limit.
+        None lifts the limit. Applies to in-memory opening only.
+    chunks
+        Open lazily (dask) instead of loading: ``"auto"``, a block side in pixels, ``(rows, cols)``
+        or ``{"y": rows, "x": cols}`` (every block holds all dates; see
+        :func:`mcnnseq.io.lazy.block_shape`). Only metadata, coordinates and a few sampled windows are
+        read now; each block is decoded exactly as in memory when it is computed, and checked then
+        (see :mod:`mcnnseq.io.lazy`). The file stays open while the cube is used.
 
-    Returns the cube in memory (the file is closed). Raises :class:`DatacubeError` naming the file
+    Returns the cube in memory (the file is closed), or dask-backed with ``chunks``. Raises :class:`DatacubeError` naming the file
     for anything wrong with it; ``ValueError`` for contradictory options.
     """
     path = Path(path)
@@ -97,6 +105,9 @@ def open_cube(path: str | os.PathLike, *, nodata: float | None = None, sigma0: s
         raise DatacubeError("is a GeoTIFF; read GeoTIFF stacks (one file per variable, one band per date) "
                             "with open_geotiff_stack", source=source)
     raw = _open_lazy(path, kind, source)
+    if chunks is not None:
+        return _open_chunked(raw, source=source, chunks=chunks, nodata=nodata, sigma0=sigma0,
+                             sigma0_log_dn=sigma0_log_dn, names=names, crs=crs)
     try:
         raw, record = roundtrip.decode_dataset(raw)
         extra = list(record.get("extra_vars", [])) if record else []
@@ -124,16 +135,41 @@ def open_cube(path: str | os.PathLike, *, nodata: float | None = None, sigma0: s
     return roundtrip.restore_time_dtypes(cube, record)
 
 
+def _open_chunked(raw: xr.Dataset, *, source: str, chunks, **options) -> xr.Dataset:
+    """The lazy branch of :func:`open_cube`: the same decoding, one block at a time."""
+    try:
+        raw, record = roundtrip.decode_dataset(raw)
+        extra = list(record.get("extra_vars", [])) if record else []
+        renamed = rename_dims(raw, source=source)
+        candidates = [str(n) for n in renamed.variables if n not in renamed.dims]
+        roles = find_roles(candidates, source=source, explicit=options.get("names"))
+        require_roles(roles, candidates, source=source)
+        subset = raw[_needed_variables(raw, roles, extra)]
+        cube = standardize_lazy(subset.drop_vars(extra), source=source, chunks=chunks,
+                                exact_attrs=record is not None, **options)
+    except BaseException:
+        raw.close()
+        raise
+    for name in extra:
+        var = subset[name]
+        data = var.chunk({d: cube.chunksizes[d] for d in var.dims if d in cube.chunksizes}).data
+        cube[name] = xr.Variable(var.dims, data, clean_attrs(var.attrs))
+        cube[name].encoding["grid_mapping"] = "spatial_ref"
+    return roundtrip.restore_time_dtypes(cube, record)
+
+
 def _prepare_for_file(ds: xr.Dataset, *, source: str, validate: bool) -> xr.Dataset:
     """Validate, drop encodings inherited from another file, record what the format cannot hold."""
     if validate:
         validate_cube(ds, source=source)
     out = ds.copy()
     for var in out.variables.values():
-        gm = var.encoding.get("grid_mapping")
-        var.encoding = {"grid_mapping": gm} if gm else {}
+        var.attrs = dict(var.attrs)  # ds.copy() shares the attribute dicts; CF attributes go to the copy only
+        var.encoding = {}
+    out.attrs = dict(out.attrs)
+    cf_added = add_cf_metadata(out)  # grid_mapping, units, long_name, Conventions: what GDAL and rioxarray need
     extra = [str(n) for n in ds.data_vars if n not in REQUIRED_VARS + OPTIONAL_VARS]
-    return roundtrip.encode_dataset(out, extra_vars=extra)
+    return roundtrip.encode_dataset(out, extra_vars=extra, cf_added=cf_added)
 
 
 def _temporary_sibling(path: Path) -> Path:

@@ -58,11 +58,18 @@ def time_dtypes(obj: xr.Dataset | xr.DataArray) -> dict[str, str]:
     return {name: str(obj[name].dtype) for name in TIME_COORDS if name in obj.coords}
 
 
-def encode_dataset(ds: xr.Dataset, *, extra_vars: list[str]) -> xr.Dataset:
-    """A copy of ``ds`` whose attributes a NetCDF file can hold, with the marker attribute added."""
+def encode_dataset(ds: xr.Dataset, *, extra_vars: list[str], cf_added: dict[str, list[str]] | None = None
+                   ) -> xr.Dataset:
+    """A copy of ``ds`` whose attributes a NetCDF file can hold, with the marker attribute added.
+
+    ``cf_added``: the attributes the writer added for CF conventions (:func:`mcnnseq.io.cf.add_cf_metadata`),
+    which the reader drops again.
+    """
     out = ds.copy()
     record: dict[str, Any] = {"version": FORMAT_VERSION, "time_dtypes": time_dtypes(ds), "attrs": {},
                               "extra_vars": list(extra_vars)}
+    if cf_added:
+        record["cf_added"] = cf_added
     out.attrs, special = encode_attrs(dict(ds.attrs))
     if special:
         record["attrs"][""] = special
@@ -85,6 +92,10 @@ def decode_dataset(raw: xr.Dataset) -> tuple[xr.Dataset, dict | None]:
         return raw, None
     raw = raw.copy()
     raw.attrs = {k: v for k, v in raw.attrs.items() if k != MARKER}
+    if record.get("cf_added"):
+        from mcnnseq.io.cf import strip_added
+
+        strip_added(raw, record["cf_added"])
     for name, special in record.get("attrs", {}).items():
         if name == "":
             raw.attrs.update(special)

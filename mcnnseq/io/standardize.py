@@ -14,14 +14,18 @@ import pandas as pd
 import xarray as xr
 
 from mcnnseq.datacube import DIMS, new_cube, validate_cube
+from mcnnseq.defaults import MAX_CELLS
 from mcnnseq.errors import DatacubeError
 from mcnnseq.io import decode
 from mcnnseq.io.aliases import DIM_ALIASES, GEOGRAPHIC_DIMS, VARIABLE_ALIASES, find_dim, find_roles, normalize_name
 
-#: Largest cube (dates × rows × columns) a reader accepts by default: 25 million cells, e.g. 31 dates
-#: of 900 × 900 pixels (9 km × 9 km at 10 m). The finished cube takes about 13 bytes a cell (≈ 0.3 GB);
+#: Largest cube (dates × rows × columns) a reader accepts by default: the one limit of
+#: :data:`mcnnseq.defaults.MAX_CELLS` (25 million cells). The finished cube takes about 13 bytes a cell;
 #: decoding needs a few times that for a moment. Pass ``max_pixels=None`` to lift the limit.
-DEFAULT_MAX_PIXELS: int = 25_000_000
+DEFAULT_MAX_PIXELS: int = MAX_CELLS
+
+#: Optional optical bands kept as ``red``, ``green``, ``blue`` reflectance (true-colour map context).
+TRUE_COLOUR: tuple[str, str, str] = ("red", "green", "blue")
 
 #: Attributes that describe how a file stored a variable, not the variable: dropped when reading.
 _STORAGE_ATTRS = ("grid_mapping", "coordinates", "_FillValue", "missing_value", "scale_factor", "add_offset",
@@ -49,8 +53,9 @@ def check_size(n_time: int, n_y: int, n_x: int, *, max_pixels: int | None, sourc
     if max_pixels is not None and cells > max_pixels:
         raise DatacubeError(
             f"is too large: {n_time} dates x {n_y} x {n_x} pixels = {cells:,} cells, more than "
-            f"max_pixels={max_pixels:,} (about {13 * cells / 1e9:.1f} GB in memory); cut out an area of "
-            "interest first, or raise max_pixels", source=source)
+            f"max_pixels={max_pixels:,} (about {13 * cells / 1e9:.1f} GB in memory); open it lazily instead "
+            "(open_cube(..., chunks='auto'); on the command line `predict --chunks auto` or --workers N: read and "
+            "predicted block by block), cut out an area of interest first, or raise max_pixels", source=source)
 
 
 def rename_dims(raw: xr.Dataset, *, source: str | None) -> xr.Dataset:
@@ -253,7 +258,8 @@ def require_roles(roles: Mapping[str, str], names: list[str], *, source: str | N
 
 def standardize_cube(raw: xr.Dataset, *, source: str | None, nodata: float | None = None, sigma0: str = "auto",
                      sigma0_log_dn: tuple[float, float] | None = None, names: Mapping[str, str] | None = None,
-                     crs=None, max_pixels: int | None = DEFAULT_MAX_PIXELS, exact_attrs: bool = False) -> xr.Dataset:
+                     crs=None, max_pixels: int | None = DEFAULT_MAX_PIXELS, exact_attrs: bool = False,
+                     validate: bool = True) -> xr.Dataset:
     """Build a valid datacube from ``raw`` (any aliases and encodings); raise :class:`DatacubeError`.
 
     ``raw`` needs time/y/x dims (aliases like ``t`` accepted), radar (``vv``/``vh`` or aliases) and
@@ -262,7 +268,11 @@ def standardize_cube(raw: xr.Dataset, *, source: str | None, nodata: float | Non
     ``names`` maps roles to variable names the aliases do not cover; ``crs`` overrides the file's.
     The cube has ``source`` in its ``attrs`` unless ``raw`` already names one. Dates come out as
     ``datetime64[ns]``. Variable attributes: the defaults of :func:`new_cube` completed by those of
-    ``raw``, or (``exact_attrs``, for files our writers made) exactly those of ``raw``.
+    ``raw``, or (``exact_attrs``, for files our writers made) exactly those of ``raw``. When ``raw``
+    has all three of the red, green and blue bands (``B04``/``B03``/``B02`` or aliases), the cube keeps
+    them as ``red``, ``green``, ``blue`` reflectance 0..1 (:func:`decode.reflectance`) for true-colour maps.
+    ``validate=False`` skips the final :func:`validate_cube` (the lazy reader standardises one block at a
+    time, and a block may rightly hold no optical value at all).
     """
     sigma0 = check_options(sigma0=sigma0, sigma0_log_dn=sigma0_log_dn, nodata=nodata)
     if not isinstance(raw, xr.Dataset):
@@ -325,6 +335,13 @@ def standardize_cube(raw: xr.Dataset, *, source: str | None, nodata: float | Non
         masked |= decode.cloud_from_scl(decode.mask_nodata(stored, nodata))
     ndvi[masked] = np.nan
 
+    # True colour (optional, for map context): kept only when all three bands are there.
+    colour: dict[str, np.ndarray] = {}
+    if all(role in roles for role in TRUE_COLOUR):
+        for role in TRUE_COLOUR:
+            colour[role] = decode.reflectance(_cube_values(raw[roles[role]], source=source, variable=roles[role]),
+                                              nodata=nodata)
+
     maps: dict[str, np.ndarray] = {}
     for role, dtype in (("crop", np.int16), ("field", np.int32)):
         if role in roles:
@@ -346,7 +363,11 @@ def standardize_cube(raw: xr.Dataset, *, source: str | None, nodata: float | Non
                     else time, x=x, y=y, crs=canonical_crs(out_crs), crop=maps.get("crop"), field=maps.get("field"),
                     ndvi_true=values.get("ndvi_true"), attrs=attrs)
 
-    for role in ("vv", "vh", "ndvi", "cloud", "crop", "field", "ndvi_true"):
+    for role, band in zip(TRUE_COLOUR, ("B04", "B03", "B02")):
+        if role in colour:
+            cube[role] = xr.Variable(DIMS, colour[role], {"units": "1", "long_name": f"surface reflectance, {role} "
+                                                          f"(Sentinel-2 {band})"})
+    for role in ("vv", "vh", "ndvi", "cloud", "crop", "field", "ndvi_true") + tuple(colour):
         name = roles.get(role)
         if role not in cube.data_vars or (name is None and not how.get(role)):
             continue
@@ -366,4 +387,4 @@ def standardize_cube(raw: xr.Dataset, *, source: str | None, nodata: float | Non
     for coord, original in (("x", "x"), ("y", "y"), ("time", "time"), ("s1_time", roles.get("s1_time"))):
         if original in raw.variables and not (coord == "time" and time_renamed):
             cube.variables[coord].attrs = clean_attrs(raw[original].attrs)
-    return validate_cube(cube, source=source)
+    return validate_cube(cube, source=source) if validate else cube

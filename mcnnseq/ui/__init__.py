@@ -1,7 +1,11 @@
-"""The dashboard's small UI layer: session state, caching, maps and plots for ``app.py`` and ``pages/``.
+"""The dashboard's UI layer for ``app.py`` and ``pages/``: the only part of :mod:`mcnnseq` that imports Streamlit.
 
-This is the only part of :mod:`mcnnseq` that may import Streamlit, and only in the modules that draw
-(:mod:`~mcnnseq.ui.state`, :mod:`~mcnnseq.ui.cache`, :mod:`~mcnnseq.ui.maps`, :mod:`~mcnnseq.ui.widgets`).
-:mod:`~mcnnseq.ui.raster`, :mod:`~mcnnseq.ui.plots` and :mod:`~mcnnseq.ui.upload` are plain Python and
-are tested without a running app. ``import mcnnseq`` never imports this package.
+Everything a page shows is computed by the session's :class:`mcnnseq.workspace.Workspace`; this
+package draws it. Modules that draw: :mod:`~mcnnseq.ui.state` (this session's workspace, remembered
+widget choices), :mod:`~mcnnseq.ui.sidebar`, :mod:`~mcnnseq.ui.page` (what every page starts with),
+:mod:`~mcnnseq.ui.runs` (training job, warm-up, progress bars), :mod:`~mcnnseq.ui.cache` (server-wide
+caches), :mod:`~mcnnseq.ui.maps`. Plain Python, tested without a running app: :mod:`~mcnnseq.ui.plots`,
+:mod:`~mcnnseq.ui.raster`, :mod:`~mcnnseq.ui.truecolor`, :mod:`~mcnnseq.ui.upload`,
+:mod:`~mcnnseq.ui.exports`, :mod:`~mcnnseq.ui.jobs`, :mod:`~mcnnseq.ui.labels`, :mod:`~mcnnseq.ui.presets`.
+``import mcnnseq`` never imports this package.
 """

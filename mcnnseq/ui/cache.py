@@ -1,7 +1,7 @@
-"""Streamlit caches shared by every session: the demo scene (``st.cache_data``) and models (``st.cache_resource``).
+"""What every session of the server shares: demo scenes, the shipped models and their results.
 
-A cached value is computed once per argument tuple for the whole server; sessions keep their own
-reference in :mod:`mcnnseq.ui.state`, so a page rerun never re-reads the cache.
+A cached value is computed once per argument tuple for the whole server; each session's
+:class:`~mcnnseq.workspace.Workspace` receives these functions (``mcnnseq.ui.state.workspace``).
 """
 
 from __future__ import annotations
@@ -9,22 +9,76 @@ from __future__ import annotations
 import streamlit as st
 import xarray as xr
 
+from mcnnseq.memo import ResultStore
+from mcnnseq.workspace import Cube, DemoSpec, Run
 
-@st.cache_data(max_entries=6, show_spinner="Simulating the demo scene (SIMULATED data)…")
-def demo_scene(ny: int, nx: int, seed: int, scenario: str) -> xr.Dataset:
-    """The simulated Imperial Valley scene (``mcnnseq.sim.simulate_scene``) of ``ny x nx`` 10 m pixels."""
+
+@st.cache_data(max_entries=6, show_spinner=False)
+def demo_scene(size: int, seed: int, scenario: str) -> xr.Dataset:
+    """The simulated Imperial Valley scene (``mcnnseq.sim.simulate_scene``) of ``size x size`` 10 m pixels."""
     from mcnnseq.sim import simulate_scene
 
-    return simulate_scene(size=(int(ny), int(nx)), seed=int(seed), scenario=scenario)
+    return simulate_scene(size=(int(size), int(size)), seed=int(seed), scenario=scenario)
 
 
-@st.cache_resource(show_spinner="Loading the pretrained demo models…")
-def pretrained_demo_models(scenario: str) -> dict:
-    """``{display name: TrainedModel}`` shipped in ``assets/models`` for the default demo scene of ``scenario``.
+def in_script() -> bool:
+    """Whether the caller runs in a Streamlit script run (not in a background thread), so it may draw."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    Shared by every session (read-only: the models only predict). Raises ``CheckpointError`` when the
-    files are missing or were made by another simulator version.
-    """
+    return get_script_run_ctx(suppress_warning=True) is not None
+
+
+def simulate(spec: DemoSpec) -> xr.Dataset:
+    """:func:`demo_scene` for a :class:`DemoSpec`, with a status line while it is simulated the first time."""
+    if not in_script():  # a background thread: no element to draw into
+        return demo_scene(spec.size, spec.seed, spec.scenario)
+    box = st.empty()
+    box.caption(f"Simulating the demo scene ({spec.size} x {spec.size} px, SIMULATED data)…")
+    try:
+        return demo_scene(spec.size, spec.seed, spec.scenario)
+    finally:
+        box.empty()
+
+
+@st.cache_resource(show_spinner=False)
+def _load_shipped(scenario: str) -> dict:
     from mcnnseq.pretrained import load_demo_models
 
     return load_demo_models(scenario)
+
+
+def shipped_models(scenario: str) -> dict:
+    """``{display name: TrainedModel}`` shipped in ``assets/models`` for the default demo scene of ``scenario``.
+
+    Shared by every session (read-only: the models only predict). Raises ``CheckpointError`` when the
+    files are missing or were made by another simulator version. The first call loads PyTorch and
+    three checkpoints (several seconds on a busy CPU): a progress bar shows both steps.
+    """
+    import sys
+
+    if "torch" in sys.modules or not in_script():
+        return _load_shipped(scenario)
+    bar = st.progress(0.0, text="Loading PyTorch for the shipped demo models…")
+    try:
+        import torch  # noqa: F401
+
+        bar.progress(0.6, text="Loading the shipped demo models…")
+        return _load_shipped(scenario)
+    finally:
+        bar.empty()
+
+
+@st.cache_resource
+def shared_results() -> ResultStore:
+    """Results of the shipped demo models (test scores, whole-scene predictions), for every session."""
+    return ResultStore()
+
+
+def precomputed_predictions(cube: Cube, run: Run) -> xr.Dataset | None:
+    """Seam for precomputed whole-scene predictions of the shipped demo models (none yet).
+
+    Return the :func:`mcnnseq.prediction.predict_cube` dataset of ``run`` on ``cube`` (for instance
+    read from a file shipped beside the checkpoints, for ``run.shared_key`` on ``cube.key``) to spare
+    the first visitor the prediction; None lets the workspace predict.
+    """
+    return None

@@ -1,7 +1,9 @@
-"""File contents for the Export page's download buttons (no Streamlit here).
+"""File contents and names for the Export page's download buttons (no Streamlit here).
 
 Each function writes with :mod:`mcnnseq.io` / :mod:`mcnnseq.checkpoints` into a private temporary
-folder and returns the bytes, so a download is exactly what the CLI would have written.
+folder and returns the bytes, so a download is exactly what the CLI would have written: NetCDF files
+CF-1.9 style (``grid_mapping`` on every gridded variable, so GDAL and rioxarray find the CRS),
+GeoTIFFs with one band per date. :func:`file_name` makes clean names: ``<cube>_<run>_<what>.<ext>``.
 """
 
 from __future__ import annotations
@@ -17,8 +19,17 @@ import xarray as xr
 
 
 def slug(text: str) -> str:
-    """A file-name-safe version of ``text`` (``"MCNN-Seq"`` -> ``"mcnn-seq"``)."""
-    return re.sub(r"[^a-z0-9._-]+", "_", text.lower()).strip("_") or "file"
+    """A file-name-safe version of ``text``: ``"MCNN-Seq"`` -> ``"mcnn-seq"``, ``"CNN · quick (2)"`` -> ``"cnn_quick_2"``."""
+    return re.sub(r"_+", "_", re.sub(r"[^a-z0-9.-]+", "_", text.lower())).strip("._-") or "file"
+
+
+def file_name(stem: str, *parts: str, suffix: str) -> str:
+    """``file_name("belgium", "CNN · quick", "ndvi_filled", suffix=".tif")`` -> ``"belgium_cnn_quick_ndvi_filled.tif"``.
+
+    ``stem`` is already file-name-safe (``Cube.file_stem``); ``parts`` are slugged; one suffix, never doubled.
+    """
+    words = [stem] + [slug(p) for p in parts if p]
+    return "_".join(w for w in words if w) + (suffix if suffix.startswith(".") else "." + suffix)
 
 
 def netcdf_bytes(ds: xr.Dataset, *, name: str = "cube.nc", validate: bool = True) -> bytes:
@@ -72,4 +83,14 @@ def per_date_table(per_date: pd.DataFrame) -> pd.DataFrame:
     out.columns = [f"{m}_{k}" for m, k in out.columns]
     out.index = [str(pd.Timestamp(i).date()) if i != "mean" else "mean" for i in out.index]
     out.index.name = "date"
+    return out
+
+
+def agreement_table(view) -> pd.DataFrame:
+    """A :class:`mcnnseq.workspace.CropView`'s Table 3 for CSV: one row per class, its label and size, then
+    ``<run>_r2`` / ``<run>_rmse`` columns (R² empty on flat curves)."""
+    flat = view.agreement.copy()
+    flat.columns = [f"{m}_{k}" for m, k in flat.columns]
+    out = view.classes.join(flat, how="left")
+    out.index.name = view.by
     return out

@@ -28,14 +28,18 @@ class TrainingJob:
     ``history`` (rows of ``model, epoch, step, train_loss, val_loss, train_r2, val_r2, seconds``, one per
     evaluation point),
     ``results`` (display name -> ``TrainedModel``), ``error`` (a message, when failed).
+    :func:`progress_text` is what the page and the sidebar show.
     """
 
     experiment: object
     configs: list
     cube_key: str
     label: str = ""
+    preset: str = "custom"  #: the preset the runs are named after ("quick", "paper"…)
+    harvested: list | None = None  #: ids of the runs made from the results, once the session took them
     status: str = "running"
     current: str = ""
+    current_index: int = 0  #: index in ``configs`` of the model in training
     progress: float = 0.0
     error: str | None = None
     results: dict = field(default_factory=dict)
@@ -62,6 +66,17 @@ class TrainingJob:
     @property
     def running(self) -> bool:
         return self.status == "running"
+
+    def progress_text(self) -> str:
+        """``"Training CNN (2 of 3): 44 %"``: the one text the Train page and the sidebar show."""
+        n = len(self.configs)
+        if not self.running:
+            return f"Training {self.status}: {100 * self.progress:.0f} %"
+        which = ""
+        if self.current and n > 1:
+            which = f" ({self.current_index + 1} of {n})"
+        text = f"Training {self.current or '…'}{which}: {100 * self.progress:.0f} %"
+        return text + (" — stopping…" if self.stopping else "")
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
@@ -102,7 +117,7 @@ class TrainingJob:
                 if self._stop.is_set():
                     break
                 name = display_name(config.model)
-                self.current = name
+                self.current, self.current_index = name, i
                 trained = exp_mod.train(self.experiment, config, callbacks=[_Progress(i, name)],
                                         should_stop=self._stop.is_set)
                 if trained.best_epoch is not None:

@@ -11,14 +11,19 @@ component, which makes the server answer ``<base>/component/<name>/<file>`` — 
 component uses for its own assets, so it needs no ``static/`` copy in the repo, no write at run time and
 no ``server.enableStaticServing``. The URLs are relative to streamlit-folium's iframe
 (``<base>/component/streamlit_folium.st_folium/index.html``), so they also work under a
-``server.baseUrlPath``. No tile layer by default: the grey background is harmless offline.
+``server.baseUrlPath``. No tile layer by default: the pages lay the cube's own true colour
+(:mod:`mcnnseq.ui.truecolor`) under the rasters instead. The pointer's coordinates come from folium's
+MousePosition plugin, whose script (Leaflet.MousePosition, MIT, in ``assets/ui/leaflet-plugins``) is
+served the same way. The layer control starts collapsed.
 """
 
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 import folium
+import folium.plugins
 import numpy as np
 import streamlit as st
 import streamlit.components.v1 as components
@@ -37,6 +42,10 @@ from mcnnseq.ui.raster import (
 )
 
 _ASSET_COMPONENT = "leaflet_assets"
+_PLUGIN_COMPONENT = "leaflet_plugins"
+#: Leaflet plugins we serve ourselves: Leaflet.MousePosition 1.2.0 (MIT, Ardhi Lukianto; the npm package
+#: ``leaflet-mouse-position``, unmodified), which folium's MousePosition plugin drives.
+PLUGIN_DIR = Path(__file__).resolve().parents[2] / "assets" / "ui" / "leaflet-plugins"
 
 
 def leaflet_dir() -> str:
@@ -48,6 +57,20 @@ def _asset_base_url() -> str:
     """Declare the Leaflet folder as a component (idempotent) and return its URL relative to the map iframe."""
     declared = components.declare_component(_ASSET_COMPONENT, path=leaflet_dir())
     return f"../{declared.name}/"
+
+
+def _plugin_base_url() -> str:
+    declared = components.declare_component(_PLUGIN_COMPONENT, path=str(PLUGIN_DIR))
+    return f"../{declared.name}/"
+
+
+class OfflineMousePosition(folium.plugins.MousePosition):
+    """folium's MousePosition control (the pointer's coordinates) with its script served by our server."""
+
+    def __init__(self, *args, asset_base: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default_js = [("Control_MousePosition_js", asset_base + "L.Control.MousePosition.js")]
+        self.default_css = [("Control_MousePosition_css", asset_base + "L.Control.MousePosition.css")]
 
 
 class OfflineMap(folium.Map):
@@ -72,7 +95,23 @@ def new_map(geom: GridGeometry, *, tiles: bool = False) -> OfflineMap:
     if tiles:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online only)").add_to(m)
     m.fit_bounds([[south, west], [north, east]])
+    fmt = "function(num) {return L.Util.formatNum(num, 5) + '°';};"
+    OfflineMousePosition(position="bottomleft", separator=", ", empty_string="pointer: lat, lon", prefix="lat, lon",
+                         lat_formatter=fmt, lng_formatter=fmt, asset_base=_plugin_base_url()).add_to(m)
     return m
+
+
+def add_rgb(m: folium.Map, geom: GridGeometry, rgba: np.ndarray, *, name: str, show: bool = True,
+            opacity: float = 1.0) -> folium.raster_layers.ImageOverlay:
+    """Add a ``(ny, nx, 4)`` uint8 picture of the cube grid (e.g. the true colour) as a Mercator-warped overlay."""
+    warp = mercator_warp(geom)
+    warped = np.asarray(rgba, dtype=np.uint8)[warp.rows, warp.cols].copy()
+    warped[~warp.inside, 3] = 0
+    layer = folium.raster_layers.ImageOverlay(image=png_data_url(warped), bounds=[list(warp.bounds[0]),
+                                              list(warp.bounds[1])], name=name, opacity=opacity, show=show,
+                                              interactive=False)
+    layer.add_to(m)
+    return layer
 
 
 def add_raster(m: folium.Map, geom: GridGeometry, values: np.ndarray, *, name: str, cmap: str = "ndvi",
@@ -119,7 +158,7 @@ def show_map(m: folium.Map, *, key: str, height: int = 420, layer_control: bool 
     without re-mounting the map (which would reset the zoom).
     """
     if layer_control:
-        folium.LayerControl(collapsed=False).add_to(m)
+        folium.LayerControl(collapsed=True).add_to(m)  # open, it hid a quarter of the raster
     # looked up on the module at call time so tests can patch streamlit_folium.st_folium
     return streamlit_folium.st_folium(m, key=key, height=height, use_container_width=True,
                                       returned_objects=["last_clicked"], pixelated=True,
@@ -156,7 +195,9 @@ def legend(cmap: str, *, label: str, vmin: float | None = None, vmax: float | No
 def show_pixel_map(m: folium.Map, geom: GridGeometry, *, row_key: str, col_key: str, key: str, click_key: str,
                    height: int, legend_label: str) -> None:
     """Show ``m`` with a pin on the pixel held in ``st.session_state[row_key]``/``[col_key]`` and an NDVI legend;
-    a click on the map selects the pixel under it (stored in those keys) and reruns the page."""
+    a click on the map selects the pixel under it (stored in those keys) and reruns the page.
+
+    The pixel keys are widget keys of the page's Row/Column inputs: the page sets them before drawing."""
     row, col = st.session_state[row_key], st.session_state[col_key]
     lat, lon = pixel_to_latlon(geom, row, col)
     result = show_map(m, key=key, height=height, dynamic=[marker(lat, lon, tooltip=f"pixel row {row}, col {col}")])

@@ -1,6 +1,8 @@
 """Plotly figures of the dashboard (no Streamlit here: each function returns a ``go.Figure``).
 
-Colours are fixed per model so a model looks the same on every page.
+Colours: each model kind has a hue (MCNN-Seq red, CNN blue, RNN green, …) and each run of a kind a
+shade of it (:func:`run_colors`), so a run looks the same on every page and two runs of one model
+stay apart. Legends sit below the plot, clear of the axis titles.
 """
 
 from __future__ import annotations
@@ -12,15 +14,50 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-MODEL_COLORS: dict[str, str] = {"MCNN-Seq": "#d62728", "CNN": "#1f77b4", "RNN": "#2ca02c"}
+#: Shades per model kind, first = the kind's main colour.
+PALETTES: dict[str, tuple[str, ...]] = {
+    "MCNN-Seq": ("#d62728", "#ff7f0e", "#8c1d1d", "#e377c2"),
+    "CNN": ("#1f77b4", "#17becf", "#0b3d6b", "#6baed6"),
+    "RNN": ("#2ca02c", "#bcbd22", "#145214", "#74c476"),
+    "Linear": ("#7f7f7f", "#b0b0b0", "#4d4d4d"),
+    "Whittaker": ("#9467bd", "#c5b0d5", "#5e3c99"),
+}
+MODEL_COLORS: dict[str, str] = {kind: shades[0] for kind, shades in PALETTES.items()}
+_OTHER = ("#8c564b", "#e377c2", "#bcbd22", "#17becf", "#7f7f7f")
 OBSERVED_COLOR = "#222222"
 VV_COLOR, VH_COLOR = "#9467bd", "#ff7f0e"
-_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.15, traceorder="normal"),
-               hovermode="x unified")
+ONE_TO_ONE_COLOR = "#111111"
+TRAIN_COLOR, VAL_COLOR = "#1f77b4", "#ff7f0e"
+_LEGEND = dict(orientation="h", yref="container", yanchor="bottom", y=0.0, x=0.0, traceorder="normal")
+_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=90), legend=_LEGEND, hovermode="x unified")
 
 
 def model_color(name: str) -> str:
-    return MODEL_COLORS.get(name, "#7f7f7f")
+    """The main colour of a model kind ("MCNN-Seq"), or of a run named "<kind> · …"."""
+    kind = str(name).split(" · ")[0]
+    return MODEL_COLORS.get(kind, "#7f7f7f")
+
+
+def run_colors(runs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """``[(run name, model kind), …]`` -> run name -> colour: the kind's shades in order (the first run of a
+    kind gets the kind's main colour), never a colour another run already has."""
+    taken: set[str] = set()
+    count: dict[str, int] = {}
+    out = {}
+    every = [c for shades in PALETTES.values() for c in shades] + list(_OTHER)
+    for name, kind in runs:
+        k = count.get(kind, 0)
+        count[kind] = k + 1
+        shades = PALETTES.get(kind, ())
+        candidates = list(shades[k:]) + list(_OTHER) + every
+        colour = next((c for c in candidates if c not in taken), candidates[0] if candidates else "#7f7f7f")
+        taken.add(colour)
+        out[name] = colour
+    return out
+
+
+def _color(name: str, colors: Mapping[str, str] | None) -> str:
+    return (colors or {}).get(name) or model_color(name)
 
 
 def _title(text: str, simulated: bool) -> str:
@@ -40,7 +77,8 @@ def cloud_fraction_chart(dates: Sequence[str], fractions: Sequence[float], *, si
 
 def pixel_series_figure(dates: Sequence, *, vv: np.ndarray, vh: np.ndarray, ndvi: np.ndarray,
                         ndvi_true: np.ndarray | None = None, predictions: Mapping[str, np.ndarray] | None = None,
-                        s1_dates: Sequence | None = None, title: str = "Pixel", simulated: bool = False) -> go.Figure:
+                        s1_dates: Sequence | None = None, title: str = "Pixel", simulated: bool = False,
+                        colors: Mapping[str, str] | None = None) -> go.Figure:
     """One pixel's series: NDVI on top (observed, true under clouds, predictions), VV/VH (dB) below.
 
     ``vv``, ``vh``, ``ndvi`` and each prediction are ``(T,)``; NaN NDVI = cloudy, drawn as grey bands.
@@ -59,7 +97,7 @@ def pixel_series_figure(dates: Sequence, *, vv: np.ndarray, vh: np.ndarray, ndvi
                              line=dict(color=OBSERVED_COLOR), marker=dict(size=6)), row=1, col=1)
     for name, pred in (predictions or {}).items():
         fig.add_trace(go.Scatter(x=x, y=pred, name=f"{name} prediction", mode="lines",
-                                 line=dict(color=model_color(name), width=2)), row=1, col=1)
+                                 line=dict(color=_color(name, colors), width=2)), row=1, col=1)
     rx = pd.to_datetime(list(s1_dates)) if s1_dates is not None else x
     fig.add_trace(go.Scatter(x=rx, y=vv, name="VV", mode="lines+markers", line=dict(color=VV_COLOR),
                              marker=dict(size=4)), row=2, col=1)
@@ -67,48 +105,61 @@ def pixel_series_figure(dates: Sequence, *, vv: np.ndarray, vh: np.ndarray, ndvi
                              marker=dict(size=4)), row=2, col=1)
     fig.update_yaxes(title_text="NDVI", row=1, col=1)
     fig.update_yaxes(title_text="σ0 (dB)", row=2, col=1)
-    fig.update_layout(title=_title(title, simulated), height=480, **_LAYOUT)
+    fig.update_layout(title=_title(title, simulated), height=520, **_LAYOUT)
     return fig
 
 
-def training_curves(history: pd.DataFrame, *, title: str = "Training") -> go.Figure:
-    """Per-epoch loss and R² curves, train vs validation (paper Fig. 12).
+def training_curves(history: pd.DataFrame, *, title: str = "Training", colors: Mapping[str, str] | None = None
+                    ) -> go.Figure:
+    """Per-epoch loss and R² curves, training vs validation (paper Fig. 12).
 
     ``history`` has an ``epoch`` column and any of ``train_loss``, ``val_loss``, ``train_r2``, ``val_r2``;
-    a ``model`` column, when present, draws one curve per model.
+    a ``model`` column, when it names more than one model (or run), draws one colour per model with
+    training solid and validation dashed; for one model, training is blue and validation orange.
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss (MSE)", "R²"))
-    groups = history.groupby("model", sort=False) if "model" in history.columns else [(None, history)]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss (MSE, NDVI²)", "R²"), horizontal_spacing=0.08)
+    groups = list(history.groupby("model", sort=False)) if "model" in history.columns else [(None, history)]
+    several = len(groups) > 1
+    split_names = {"train": "training", "val": "validation"}
     for model, g in groups:
-        color = model_color(model) if model else None
-        prefix = f"{model} " if model else ""
-        for col, (metric, split) in enumerate([(m, s) for m in ("loss", "r2") for s in ("train", "val")]):
-            name = f"{split}_{metric}"
-            if name not in g.columns:
-                continue
-            fig.add_trace(go.Scatter(x=g["epoch"], y=g[name], name=f"{prefix}{split} {metric}", mode="lines+markers",
-                                     line=dict(color=color, dash="solid" if split == "train" else "dash")),
-                          row=1, col=1 if metric == "loss" else 2)
+        for metric in ("loss", "r2"):
+            for split in ("train", "val"):
+                col = f"{split}_{metric}"
+                if col not in g.columns or not g[col].notna().any():
+                    continue
+                if several:
+                    color, dash = _color(model, colors), "solid" if split == "train" else "dash"
+                else:
+                    color, dash = (TRAIN_COLOR if split == "train" else VAL_COLOR), "solid"
+                label = f"{split_names[split]} {'loss' if metric == 'loss' else 'R²'}"
+                fig.add_trace(go.Scatter(x=g["epoch"], y=g[col], name=f"{model} — {label}" if several else label,
+                                         legendgroup=str(model), mode="lines+markers",
+                                         line=dict(color=color, dash=dash), marker=dict(size=5),
+                                         showlegend=metric == "loss" or several),
+                              row=1, col=1 if metric == "loss" else 2)
     fig.update_xaxes(title_text="epoch")
-    fig.update_layout(title=title, height=340, **{k: v for k, v in _LAYOUT.items() if k != "hovermode"})
+    fig.update_layout(title=title, height=380, **{k: v for k, v in _LAYOUT.items() if k != "hovermode"})
     return fig
 
 
 def per_date_chart(table: pd.DataFrame, *, metric: str = "r2", reference: pd.DataFrame | None = None,
-                   simulated: bool = False) -> go.Figure:
-    """Per-date R² or RMSE of every model (Table 4 / Fig. 6). ``table`` is ``metrics.compare_models`` output
-    without its mean row (columns ``(model, metric)``); ``reference`` the paper's table, drawn dotted."""
+                   simulated: bool = False, colors: Mapping[str, str] | None = None,
+                   reference_label: str = "paper") -> go.Figure:
+    """Per-date R² or RMSE of every run (Table 4 / Fig. 6). ``table`` is ``metrics.compare_models`` output
+    without its mean row (columns ``(run, metric)``); ``reference`` the paper's table (columns ``(model
+    kind, metric)``), drawn dotted and named "<kind> (<reference_label>)"."""
     label = {"r2": "R²", "rmse": "RMSE (NDVI)"}[metric]
     fig = go.Figure()
     for model in table.columns.get_level_values(0).unique():
         fig.add_trace(go.Scatter(x=table.index, y=table[(model, metric)], name=model, mode="lines+markers",
-                                 line=dict(color=model_color(model))))
+                                 line=dict(color=_color(model, colors))))
     if reference is not None:
         for model in reference.columns.get_level_values(0).unique():
             if (model, metric) in reference.columns:
-                fig.add_trace(go.Scatter(x=reference.index, y=reference[(model, metric)], name=f"{model} (paper)",
-                                         mode="lines", line=dict(color=model_color(model), dash="dot", width=1)))
-    fig.update_layout(title=_title(f"{label} per date", simulated), yaxis_title=label, height=360, **_LAYOUT)
+                fig.add_trace(go.Scatter(x=reference.index, y=reference[(model, metric)],
+                                         name=f"{model} ({reference_label})", mode="lines",
+                                         line=dict(color=model_color(model), dash="dot", width=1)))
+    fig.update_layout(title=_title(f"{label} per date", simulated), yaxis_title=label, height=400, **_LAYOUT)
     return fig
 
 
@@ -120,30 +171,35 @@ def density_figure(counts: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray,
     fig = go.Figure(go.Heatmap(x=xc, y=yc, z=z, colorscale="Viridis", colorbar=dict(title="log10 n"),
                                hovertemplate="true %{x:.2f}, predicted %{y:.2f}: 10^%{z:.1f} px<extra></extra>"))
     lo, hi = float(x_edges[0]), float(x_edges[-1])
-    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line=dict(color="white", dash="dash"),
-                             name="1:1", showlegend=False))
-    fig.update_layout(title=title, xaxis_title="true NDVI", yaxis_title="predicted NDVI", height=380,
-                      margin=dict(l=10, r=10, t=40, b=10))
+    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="1:1 line",
+                             line=dict(color=ONE_TO_ONE_COLOR, dash="dash", width=1.5), showlegend=True,
+                             hoverinfo="skip"))
+    fig.update_layout(title=title, xaxis_title="true NDVI", yaxis_title="predicted NDVI", height=420,
+                      margin=dict(l=10, r=10, t=70, b=70), legend=dict(_LEGEND), plot_bgcolor="white")
+    fig.update_xaxes(showgrid=True, gridcolor="#e5e5e5")
+    fig.update_yaxes(showgrid=True, gridcolor="#e5e5e5")
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig
 
 
-def error_hist_figure(series: Mapping[str, tuple[np.ndarray, np.ndarray]], *, title: str) -> go.Figure:
-    """Error histograms (prediction − truth, NDVI), one bar trace per model: name -> (counts, edges)."""
+def error_hist_figure(series: Mapping[str, tuple[np.ndarray, np.ndarray]], *, title: str,
+                      colors: Mapping[str, str] | None = None) -> go.Figure:
+    """Error histograms (prediction − truth, NDVI), one bar trace per run: name -> (counts, edges)."""
     fig = go.Figure()
     for name, (counts, edges) in series.items():
         centres = (edges[:-1] + edges[1:]) / 2
         total = max(int(np.sum(counts)), 1)
         fig.add_trace(go.Bar(x=centres, y=100 * np.asarray(counts) / total, name=name, opacity=0.6,
-                             marker_color=model_color(name), width=float(np.diff(edges).mean())))
+                             marker_color=_color(name, colors), width=float(np.diff(edges).mean())))
     fig.update_layout(title=title, barmode="overlay", xaxis_title="prediction − truth (NDVI)",
-                      yaxis_title="% of pixels", height=380, **_LAYOUT)
+                      yaxis_title="% of pixels", height=420, **{**_LAYOUT, "margin": dict(l=10, r=10, t=70, b=90)})
     return fig
 
 
 def crop_profile_figure(profile: pd.DataFrame, radar: pd.DataFrame | None = None, *, title: str,
                         model_profiles: Mapping[str, pd.DataFrame] | None = None,
-                        cloudy_dates: Sequence | None = None, simulated: bool = False) -> go.Figure:
+                        cloudy_dates: Sequence | None = None, simulated: bool = False,
+                        colors: Mapping[str, str] | None = None) -> go.Figure:
     """One crop's mean NDVI ±2σ, observed vs predicted (Figs. 9–11), with VV/VH panels below.
 
     ``profile`` holds one class of ``metrics.class_profiles`` (columns time, obs_mean, obs_lo, obs_hi, …);
@@ -170,7 +226,7 @@ def crop_profile_figure(profile: pd.DataFrame, radar: pd.DataFrame | None = None
     band(profile, "obs", "observed", OBSERVED_COLOR, "solid", 1)
     models = dict(model_profiles or {})
     for name, frame in models.items():
-        band(frame, "pred", f"{name} predicted", model_color(name), "dash", 1)
+        band(frame, "pred", f"{name} predicted", _color(name, colors), "dash", 1)
     if radar is not None:
         x = pd.to_datetime(radar["time"])
         for row, pol, color in ((2, "vv", VV_COLOR), (3, "vh", VH_COLOR)):
@@ -181,7 +237,7 @@ def crop_profile_figure(profile: pd.DataFrame, radar: pd.DataFrame | None = None
                                      fillcolor=_rgba(color, 0.2), showlegend=False, hoverinfo="skip"), row=row, col=1)
             fig.add_trace(go.Scatter(x=x, y=m, mode="lines+markers", name=pol.upper(), line=dict(color=color)),
                           row=row, col=1)
-    fig.update_layout(title=_title(title, simulated), height=620 if rows == 3 else 380, **_LAYOUT)
+    fig.update_layout(title=_title(title, simulated), height=660 if rows == 3 else 420, **_LAYOUT)
     return fig
 
 
@@ -192,22 +248,35 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 
 def image_grid(panels: Sequence[tuple[str, str | None]], *, cols: int, height_per_row: int = 300,
-               aspect: float = 1.0, title: str | None = None) -> go.Figure:
+               aspect: float = 1.0, title: str | None = None, pixel_size: tuple[float, float] | None = None
+               ) -> go.Figure:
     """Rasters side by side with linked zoom: ``panels`` are ``(title, PNG data URL)`` of one grid size,
     filled row by row; a ``None`` URL leaves that cell empty.
 
     ``aspect`` is the rasters' height / width. Zooming or panning one panel moves them all.
+    ``pixel_size`` ``(dx, dy)`` in metres puts the axes in metres from the scene's north-west corner.
     """
     n = len(panels)
     rows = max(1, -(-n // cols))
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[t for t, _ in panels],
-                        horizontal_spacing=0.01, vertical_spacing=0.08 if rows > 1 else 0.0)
+                        horizontal_spacing=0.05 if pixel_size else 0.01,
+                        vertical_spacing=(0.1 if pixel_size else 0.08) if rows > 1 else 0.0)
+    dx, dy = (abs(pixel_size[0]), abs(pixel_size[1])) if pixel_size else (1.0, 1.0)
     for i, (_, url) in enumerate(panels):
         if url is None:
             continue
-        fig.add_trace(go.Image(source=url, hoverinfo="skip"), row=i // cols + 1, col=i % cols + 1)
-    fig.update_xaxes(showticklabels=False, matches="x", showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, matches="y", showgrid=False, zeroline=False)
-    fig.update_layout(height=int(rows * height_per_row * max(aspect, 0.3)) + 60, margin=dict(l=5, r=5, t=50, b=5),
+        fig.add_trace(go.Image(source=url, hoverinfo="skip", x0=dx / 2, dx=dx, y0=dy / 2, dy=dy),
+                      row=i // cols + 1, col=i % cols + 1)
+    axis = dict(matches="x", showgrid=False, zeroline=False, showticklabels=bool(pixel_size),
+                tickfont=dict(size=9), ticksuffix=" m" if pixel_size else "")
+    fig.update_xaxes(**axis)
+    fig.update_yaxes(**{**axis, "matches": "y"})
+    if pixel_size:
+        for c in range(1, cols + 1):
+            fig.update_xaxes(title_text="m east of the west edge", title_font=dict(size=10), row=rows, col=c)
+        for r in range(1, rows + 1):
+            fig.update_yaxes(title_text="m south of the north edge", title_font=dict(size=10), row=r, col=1)
+    fig.update_annotations(font_size=12)  # the panel titles
+    fig.update_layout(height=int(rows * height_per_row * max(aspect, 0.3)) + 80, margin=dict(l=5, r=5, t=60, b=5),
                       title=title)
     return fig

@@ -1,120 +1,39 @@
-"""What the dashboard remembers for one browser session (``st.session_state``), and the shared sidebar.
+"""This browser session's :class:`~mcnnseq.workspace.Workspace`, and widget choices that survive page changes.
 
-The session holds the demo cube, the last good upload, and the trained runs *per cube* (keyed by
-:attr:`LoadedCube.key`), so switching pages, scenarios or datasets loses nothing. Values change only
-in widget callbacks or before the widgets that show them, which is what Streamlit allows.
+Everything a page works on lives in the workspace (cube, runs, results); this module only keeps it in
+``st.session_state``. Streamlit forgets a widget's value when a script run does not draw the widget
+(another page is shown); :func:`remember` keeps each choice under a persistent key instead, restores
+it before the widget is drawn and copies the user's change back, so the Dates date, the Map date,
+the ticked runs… are where the user left them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
-import xarray as xr
 
-from mcnnseq.datacube import CubeSummary, summarize_cube
+from mcnnseq.workspace import Workspace
 
-#: Scenarios of the demo scene: value passed to ``simulate_scene`` -> label.
-SCENARIOS: dict[str, str] = {"50%": "50 % cloud", "70%": "70 % cloud", "none": "no added clouds"}
-#: Model names, as the paper calls them, in the order they are shown.
-MODEL_NAMES: tuple[str, ...] = ("MCNN-Seq", "CNN", "RNN")
-DEFAULT_DEMO_SIZE = 200
-DEFAULT_DEMO_SEED = 0
-SIMULATED_BADGE = "SIMULATED"
-
-K_DEMO_PARAMS = "mcnn_demo_params"  # (size, seed)
-K_DEMO = "mcnn_demo_cube"  # LoadedCube of the demo
-K_UPLOAD = "mcnn_upload_cube"  # LoadedCube of the last good upload, or absent
-K_SOURCE = "mcnn_source"  # "demo" | "upload" (sidebar)
-K_SCENARIO = "mcnn_scenario"  # demo cloud scenario (sidebar)
-K_MODELS = "mcnn_models"  # models shown (sidebar)
-K_RUNS = "mcnn_runs"  # cube key -> {run name -> run}
+K_WORKSPACE = "mcnn_workspace"
 K_MESSAGE = "mcnn_data_message"  # (level, text) shown on the Data page after a load attempt
+_PREFIX = "_w_"
 
 
-@dataclass
-class LoadedCube:
-    """A datacube in the session, with what the UI needs to show and key it."""
+def workspace() -> Workspace:
+    """This session's workspace (made on first use, with the server-wide caches of :mod:`mcnnseq.ui.cache`)."""
+    ws = st.session_state.get(K_WORKSPACE)
+    if ws is None:
+        from mcnnseq.ui import cache
 
-    ds: xr.Dataset
-    key: str  #: identifies this cube; runs are stored per key
-    label: str  #: a short human name ("demo 200 x 200, seed 0, 50 % cloud", a file name)
-    simulated: bool
-    origin: str  #: "demo" or "upload"
-    _summary: CubeSummary | None = field(default=None, repr=False)
-    extras: dict = field(default_factory=dict, repr=False)  #: derived objects (the experiment…), computed once
-
-    @property
-    def summary(self) -> CubeSummary:
-        if self._summary is None:
-            self._summary = summarize_cube(self.ds, source=self.label)
-        return self._summary
-
-    @property
-    def title(self) -> str:
-        """The label with the SIMULATED badge where it applies."""
-        return f"{self.label} — {SIMULATED_BADGE}" if self.simulated else self.label
+        ws = Workspace(simulate=cache.simulate, shipped_models=cache.shipped_models, shared=cache.shared_results(),
+                       precomputed=cache.precomputed_predictions)
+        st.session_state[K_WORKSPACE] = ws
+    return ws
 
 
-def demo_params() -> tuple[int, int]:
-    """``(size, seed)`` of the demo scene (square, size x size pixels)."""
-    return st.session_state.get(K_DEMO_PARAMS, (DEFAULT_DEMO_SIZE, DEFAULT_DEMO_SEED))
-
-
-def set_demo_params(size: int, seed: int) -> None:
-    """Ask for another demo scene and show it (call from a widget callback)."""
-    st.session_state[K_DEMO_PARAMS] = (int(size), int(seed))
-    st.session_state[K_SOURCE] = "demo"
-
-
-def scenario() -> str:
-    return st.session_state.get(K_SCENARIO, "50%")
-
-
-def demo_cube() -> LoadedCube:
-    """The demo cube for the current parameters and scenario (simulated once per server, then cached)."""
-    from mcnnseq.ui.cache import demo_scene
-
-    size, seed = demo_params()
-    scen = scenario()
-    key = f"demo:{size}x{size}:seed{seed}:{scen}"
-    held: LoadedCube | None = st.session_state.get(K_DEMO)
-    if held is None or held.key != key:
-        ds = demo_scene(size, size, seed, scen)
-        label = f"Demo scene {size} x {size} px, seed {seed}, {SCENARIOS.get(scen, scen)}"
-        held = LoadedCube(ds=ds, key=key, label=label, simulated=True, origin="demo")
-        st.session_state[K_DEMO] = held
-    return held
-
-
-def uploaded_cube() -> LoadedCube | None:
-    return st.session_state.get(K_UPLOAD)
-
-
-def set_uploaded_cube(cube: LoadedCube) -> None:
-    """Keep ``cube`` as the session's upload and show it (call from a widget callback)."""
-    st.session_state[K_UPLOAD] = cube
-    st.session_state[K_SOURCE] = "upload"
-
-
-def current_cube() -> LoadedCube:
-    """The cube every page works on: the upload if chosen in the sidebar, else the demo."""
-    up = uploaded_cube()
-    if st.session_state.get(K_SOURCE) == "upload" and up is not None:
-        return up
-    return demo_cube()
-
-
-def selected_models() -> list[str]:
-    return list(st.session_state.get(K_MODELS, MODEL_NAMES))
-
-
-def runs(cube: LoadedCube | None = None) -> dict[str, Any]:
-    """The runs (trained models and their results) of ``cube`` (default: the current cube), by name."""
-    cube = cube or current_cube()
-    return st.session_state.setdefault(K_RUNS, {}).setdefault(cube.key, {})
-
+# ----------------------------------------------------------------------------------------- messages
 
 def set_message(level: str, text: str) -> None:
     """Remember a message (``"error"``, ``"success"``, ``"warning"``) for the Data page to show."""
@@ -127,49 +46,45 @@ def show_message() -> None:
         getattr(st, msg[0])(msg[1])
 
 
-def _widget(key: str, default: Any) -> str:
-    """The widget key mirroring the persistent ``key``, set to its value before the widget is drawn.
+# ----------------------------------------------------------------------------------------- choices
 
-    Streamlit forgets a widget's value when a run does not draw it; the persistent key keeps it across
-    pages whatever happens, and the widget's ``on_change`` (:func:`_keep`) copies the user's choice back.
+def choice(key: str, default: Any = None) -> Any:
+    """The remembered value of the choice ``key`` (``default`` when the user never made it)."""
+    return st.session_state.get(key, default)
+
+
+def set_choice(key: str, value: Any) -> None:
+    """Set the choice ``key`` (from a callback or before its widget is drawn)."""
+    st.session_state[key] = value
+
+
+def _valid(value: Any, default: Any, options: Sequence | None, multi: bool) -> Any:
+    if options is None:
+        return value
+    opts = list(options)
+    if multi:
+        kept = [v for v in (value or []) if v in opts]
+        return kept if kept or not value else [v for v in (default or []) if v in opts]
+    return value if value in opts else (default if default in opts else (opts[0] if opts else None))
+
+
+def remember(key: str, default: Any = None, *, options: Sequence | None = None, multi: bool = False,
+             on_change: Callable[[Any], None] | None = None) -> dict:
+    """Keyword arguments (``key``, ``on_change``) that make a widget remember its value under ``key``.
+
+    ``options``: the widget's options, so a remembered value that is no longer one of them falls
+    back to ``default`` (``multi`` for multiselects: values no longer offered are dropped).
+    ``on_change(value)`` is called with the new value when the user changes it. Use as
+    ``st.radio("Metric", opts, **remember("dates_metric", "r2", options=opts))``.
     """
-    wkey = f"_w_{key}"
-    st.session_state[wkey] = st.session_state.setdefault(key, default)
-    return wkey
+    value = _valid(st.session_state.get(key, default), default, options, multi)
+    st.session_state[key] = value
+    wkey = _PREFIX + key
+    st.session_state[wkey] = value
 
+    def keep() -> None:
+        st.session_state[key] = st.session_state[wkey]
+        if on_change is not None:
+            on_change(st.session_state[key])
 
-def _keep(key: str) -> None:
-    st.session_state[key] = st.session_state[f"_w_{key}"]
-
-
-def sidebar() -> LoadedCube:
-    """The shared sidebar (dataset, scenario, models); returns the cube the pages work on."""
-    up = uploaded_cube()
-    with st.sidebar:
-        st.markdown("### Dataset")
-        options = ["demo"] + (["upload"] if up is not None else [])
-        if st.session_state.get(K_SOURCE) not in options:
-            st.session_state[K_SOURCE] = "demo"
-        names = {"demo": f"Demo scene ({SIMULATED_BADGE})",
-                 "upload": f"Uploaded: {up.label}" if up is not None else "Uploaded"}
-        st.radio("Dataset", options, format_func=names.get, key=_widget(K_SOURCE, "demo"), on_change=_keep,
-                 args=(K_SOURCE,), label_visibility="collapsed")
-        st.selectbox("Cloud scenario", list(SCENARIOS), format_func=SCENARIOS.get, key=_widget(K_SCENARIO, "50%"),
-                     on_change=_keep, args=(K_SCENARIO,), disabled=st.session_state[K_SOURCE] != "demo",
-                     help="Clouds laid on the demo scene (paper §2.2.4). An uploaded cube keeps its own clouds.")
-        st.multiselect("Models", list(MODEL_NAMES), key=_widget(K_MODELS, list(MODEL_NAMES)), on_change=_keep,
-                       args=(K_MODELS,), help="Which models the Train, Dates, Crops and Map pages show.")
-        cube = current_cube()
-        t, ny, nx = cube.ds.sizes["time"], cube.ds.sizes["y"], cube.ds.sizes["x"]
-        if cube.simulated:
-            st.warning(f"**{SIMULATED_BADGE}** — demo data made by the simulator, not observations.", icon=":material/science:")
-        st.caption(f"{cube.label}  \n{t} dates, {ny} x {nx} pixels")
-        from mcnnseq.ui.runs import harvest_job  # runs builds on this module
-
-        job = harvest_job()
-        if job is not None and job.running:
-            st.caption(f"Training {job.current or '…'}: {100 * job.progress:.0f} % (see the Train page)")
-        n_runs = len(runs(cube))
-        if n_runs:
-            st.caption(f"{n_runs} trained model(s) on this dataset: {', '.join(runs(cube))}")
-    return cube
+    return {"key": wkey, "on_change": keep}

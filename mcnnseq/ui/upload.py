@@ -4,6 +4,8 @@ The uploaded bytes are written to a private temporary folder under their own nam
 :mod:`mcnnseq.io`, loaded into memory and the folder removed. Every failure is a
 :class:`~mcnnseq.errors.McnnSeqError` naming the *uploaded* file (never the temporary path) and the
 problem, so the page can show it with ``st.error`` and keep the cube it already had.
+:func:`in_form_words` rewrites the readers' advice (``nodata=65535``, ``sigma0_log_dn=(20, -83)``)
+in the words of the Data page's decoding form (:data:`FORM`).
 """
 
 from __future__ import annotations
@@ -18,11 +20,61 @@ from typing import Any
 import xarray as xr
 
 from mcnnseq.datacube import validate_cube
+from mcnnseq.defaults import MAX_CELLS
 from mcnnseq.errors import DatacubeError, McnnSeqError
 
-#: Largest cube the dashboard holds in memory, in cells (dates x rows x columns): 31 x 1100 x 1100.
-#: About 1.4 GB of float32 over vv, vh, ndvi, ndvi-derived arrays and predictions of three models.
-MAX_CELLS = 31 * 1100 * 1100
+#: The labels of the Data page's decoding form (the page draws its widgets with these).
+FORM: dict[str, str] = {
+    "nodata_on": "Values equal to a no-data code are missing",
+    "nodata": "No-data code",
+    "sigma0": "Radar values are",
+    "auto": "detect (dB or linear σ0)",
+    "db": "σ0 in dB",
+    "linear": "linear σ0",
+    "log-dn": "log-encoded DN: dB = gain·log10(DN) + offset",
+    "gain": "Gain",
+    "offset": "Offset",
+}
+_NUM = r"(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)"
+
+
+def _num(text: str) -> str:
+    value = float(text)
+    return f"{value:g}".replace("-", "−")
+
+
+def in_form_words(message: str) -> str:
+    """The readers' advice in the words of the decoding form (:data:`FORM`), for the Data page.
+
+    ``"pass nodata=65535 (or nodata=float('nan') if it is real data)"`` becomes "tick “Values equal
+    to a no-data code are missing” and set “No-data code” to 65535 in the decoding options", and so
+    on for ``sigma0_log_dn=(gain, offset)``, ``sigma0='linear'``, ``max_pixels``, ``crs=`` and ``names=``.
+    """
+    f = FORM
+    nodata = f"tick “{f['nodata_on']}” and set “{f['nodata']}” to \\1 in the decoding options"
+    rules = [
+        (r"pass nodata=" + _NUM + r" \(or nodata=float\('nan'\) if it is real data\)",
+         nodata + " (leave it unticked if it is real data)"),
+        (r"give their decoding, e\.g\. sigma0_log_dn=\(" + _NUM + r", " + _NUM + r"\) for dB = [^,]*, and the "
+         r"no-data value with nodata=",
+         lambda m: (f"choose “{f['sigma0']}: {f['log-dn']}” with its “{f['gain']}” and “{f['offset']}” in the "
+                    f"decoding options (e.g. {_num(m.group(1))} and {_num(m.group(2))}), and tick "
+                    f"“{f['nodata_on']}” if the file has a no-data code")),
+        (r"after decoding with sigma0_log_dn=\(" + _NUM + r", " + _NUM + r"\) — check gain, offset and nodata",
+         lambda m: (f"after decoding with gain {_num(m.group(1))} and offset {_num(m.group(2))} — check "
+                    f"“{f['gain']}”, “{f['offset']}” and “{f['nodata']}”")),
+        (r"is this linear sigma0 \(sigma0='linear'\)\?", f"is this linear σ0 (choose “{f['sigma0']}: {f['linear']}”)?"),
+        (r"open it with sigma0='linear' to convert to dB", f"choose “{f['sigma0']}: {f['linear']}”"),
+        (r"more than max_pixels=([\d,]+)", r"more than the dashboard's limit of \1"),
+        (r", or raise max_pixels", " (the command line and Python API read larger cubes)"),
+        (r"; pass crs='EPSG:…' if you know it", "; write one into the file (the dashboard cannot guess it)"),
+        (r" \(map other names with names=\{\.\.\.\}\)", " (rename the variables in the file)"),
+        (r"; choose one with names=\{[^}]*\}", "; keep only one of them in the file"),
+        (r"nodata=float\('nan'\)", f"“{f['nodata_on']}” unticked"),
+    ]
+    for pattern, repl in rules:
+        message = re.sub(pattern, repl, message)
+    return message
 
 
 @dataclass(frozen=True)
@@ -54,17 +106,6 @@ def _rename(err: McnnSeqError, tmp: Path, names: Mapping[str, str]) -> McnnSeqEr
         return DatacubeError(fix(err.problem), source=fix(err.source) or next(iter(names.values()), None),
                              variable=err.variable)
     return type(err)(fix(str(err)))
-
-
-def check_size(ds: xr.Dataset, *, source: str, max_cells: int = MAX_CELLS) -> None:
-    """Raise :class:`DatacubeError` when the cube is too large for the dashboard."""
-    cells = ds.sizes.get("time", 1) * ds.sizes.get("y", 1) * ds.sizes.get("x", 1)
-    if cells > max_cells:
-        raise DatacubeError(
-            f"is too large for the dashboard: {ds.sizes.get('time', 1)} dates x {ds.sizes.get('y', 1)} x "
-            f"{ds.sizes.get('x', 1)} pixels = {cells / 1e6:.0f} million cells (limit {max_cells / 1e6:.0f} million). "
-            "Cut out a smaller area, or use the command line / Python API (mcnnseq) on the whole cube",
-            source=source)
 
 
 def _read(files: Mapping[str, Upload], reader) -> xr.Dataset:
@@ -134,6 +175,5 @@ def load_geotiff_stack(files: Mapping[str, Upload], *, options: Mapping[str, Any
 
 
 def _finish(ds: xr.Dataset, source: str) -> xr.Dataset:
-    ds.attrs["source"] = source
-    check_size(ds, source=source)
+    ds.attrs["source"] = source  # (the readers refused a cube over the size limit before reading it)
     return validate_cube(ds, source=source)
