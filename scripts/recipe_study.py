@@ -4,13 +4,18 @@
     .venv/bin/python scripts/recipe_study.py run --cube real --model mcnn_seq --variant default --seed 0
     # a grid (cubes x models x variants x seeds), at most --jobs processes at a time, runs already in --out skipped:
     .venv/bin/python scripts/recipe_study.py grid --cubes real demo50 --models mcnn_seq --variants default no_clip
-    # the Markdown tables of docs/training-recipe.md from the collected runs:
+    # the Markdown tables of docs/training-recipe.md from the collected runs, and the presets' settings:
     .venv/bin/python scripts/recipe_study.py table --out docs/recipe-study.jsonl
+    .venv/bin/python scripts/recipe_study.py presets
+    # both, written into their blocks of docs/training-recipe.md:
+    .venv/bin/python scripts/recipe_study.py table --into docs/training-recipe.md
 
 Cubes (``--cube``):
 
 * ``real``: the shared real cube (``../shared/data/worldcereal_belgium_2021``), split as
   :func:`mcnnseq.experiment.make_experiment` does (seed 0);
+* ``real_rp``: the same cube under the real-cloud protocol (``--protocol real``, the CLI's default on a
+  ``--data`` cube; every other cube uses the paper's complete-pixel protocol, see :func:`cube_protocol`);
 * ``real_n1000`` / ``real_n3000``: the same, with the training set cut to 1,000 / 3,000 pixels (and
   the validation set in proportion, 15/55), seeded; the test set is unchanged;
 * ``real_every2``: every other date (6 of 12);
@@ -40,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 REAL_CUBE = ROOT.parent / "shared" / "data" / "worldcereal_belgium_2021" / "worldcereal_preprocessed_inputs.nc"
 DEFAULT_OUT = ROOT / "docs" / "recipe-study.jsonl"
-CUBES = ("real", "real_n1000", "real_n3000", "real_every2", "real_sparse50", "demo50", "demo70")
+CUBES = ("real", "real_rp", "real_n1000", "real_n3000", "real_every2", "real_sparse50", "demo50", "demo70")
 
 #: Ablations: the default recipe with one choice undone (``no_``) or one candidate added (``add_``);
 #: overrides of ``TrainConfig.default``.
@@ -62,6 +67,13 @@ VARIANTS: dict[str, dict] = {
 }
 
 
+def cube_protocol(name: str) -> str:
+    """The sample protocol of a study cube: ``real_rp`` follows the real-cloud protocol (the CLI's default on a
+    ``--data`` cube); every other cube the paper's complete-pixel protocol, the split every row before the
+    real-cloud protocol existed was measured on (on the shared cube: 5,499 / 1,500 / 2,999 pixels)."""
+    return "real" if name == "real_rp" else "paper"
+
+
 def load_cube(name: str, seed: int = 0):
     """``(experiment, train_arrays, val_arrays)`` of cube ``name`` (see the module docstring)."""
     import numpy as np
@@ -75,7 +87,7 @@ def load_cube(name: str, seed: int = 0):
     ds = open_cube(REAL_CUBE, nodata=65535, sigma0_log_dn=(20, -83))
     if name == "real_every2":
         ds = ds.isel(time=slice(0, None, 2))
-    exp = make_experiment(ds, seed=0)
+    exp = make_experiment(ds, seed=0, protocol=cube_protocol(name))
     (xt, yt), (xv, yv) = exp.train_arrays(), exp.val_arrays()
     rng = np.random.default_rng(1000 + seed)
     if name in ("real_n1000", "real_n3000"):
@@ -87,7 +99,7 @@ def load_cube(name: str, seed: int = 0):
         yt, yv = yt.copy(), yv.copy()
         yt[rng.random(yt.shape) < 0.5] = np.nan
         yv[rng.random(yv.shape) < 0.5] = np.nan
-    elif name != "real":
+    elif name not in ("real", "real_rp"):
         raise SystemExit(f"unknown cube {name!r}; known: {', '.join(CUBES)}")
     return exp, (xt, yt), (xv, yv)
 
@@ -130,6 +142,7 @@ def run_one(cube: str, model: str, variant: str, seed: int, *, verbose: bool = F
             "val_r2": None if best is None else round(best.val_r2, 4),
             "best_step": trained.best_step, "steps": trained.steps, "stop": trained.stop_reason,
             "n_train": trained.n_train, "n_val": trained.n_val, "seconds": round(seconds, 1),
+            "protocol": cube_protocol(cube), "load": round(os.getloadavg()[0], 2),
             "config": {k: v for k, v in config.to_dict().items() if k not in ("model", "seed", "num_threads")}}
 
 
@@ -188,24 +201,135 @@ def cmd_grid(args) -> int:
     return 0
 
 
-def cmd_table(args) -> int:
+def _rows(out: Path):
     import pandas as pd
 
-    rows = [json.loads(line) for line in args.out.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     df = pd.DataFrame(rows).drop_duplicates(["cube", "model", "variant", "seed"], keep="last")
+    if "protocol" not in df:
+        df["protocol"] = None
+    df["protocol"] = df["protocol"].fillna("paper")  # every row before the field existed used the paper's split
+    if "config" not in df:
+        df["config"] = None
+    return df
+
+
+def _cell(values) -> str:
+    values = [v for v in values if v == v]
+    if not values:
+        return "—"
+    mean = sum(values) / len(values)
+    return f"{mean:.3f} ({len(values)})"
+
+
+def table_markdown(out: Path = DEFAULT_OUT) -> str:
+    """Markdown: per model, mean per-date test R² by variant and cube; then each variant minus the default on
+    the same cube and seeds; then where each row came from (seeds, recorded configuration, load)."""
+    lines: list[str] = []
+    print = lines.append  # noqa: A001  (the table is built line by line)
+    df = _rows(out)
     cubes = [c for c in CUBES if c in set(df["cube"])]
-    for model, part in df.groupby("model", sort=False):
-        print(f"\n### {model}: mean per-date test R² (mean over seeds; n seeds, minutes per run)\n")
-        table = part.groupby(["variant", "cube"])["test_r2"].mean().unstack("cube").reindex(columns=cubes)
-        counts = part.groupby(["variant", "cube"])["seed"].nunique().unstack("cube").reindex(columns=cubes)
-        minutes = part.groupby("variant")["seconds"].mean() / 60
-        order = [v for v in [*VARIANTS, "quick", "paper"] if v in table.index]
-        print("| variant | " + " | ".join(cubes) + " | min/run |")
+    models = [m for m in ("mcnn_seq", "cnn", "rnn") if m in set(df["model"])]
+    order = [v for v in dict.fromkeys(["default", "quick", "paper", *VARIANTS]) if v in set(df["variant"])]
+    for model in models:
+        part = df[df["model"] == model]
+        print(f"\n#### {model}: mean per-date test R² (mean over seeds, number of seeds in brackets)\n")
+        print("| variant | " + " | ".join(cubes) + " | minutes per run |")
         print("|---|" + "---|" * (len(cubes) + 1))
-        for v in order:
-            cells = ["—" if pd.isna(table.loc[v, c]) else f"{table.loc[v, c]:.3f} ({int(counts.loc[v, c])})"
-                     for c in cubes]
-            print(f"| {v} | " + " | ".join(cells) + f" | {minutes[v]:.1f} |")
+        for v in [v for v in order if v in set(part["variant"])]:
+            rows = part[part["variant"] == v]
+            cells = [_cell(list(rows[rows["cube"] == c]["test_r2"])) for c in cubes]
+            print(f"| {v} | " + " | ".join(cells) + f" | {rows['seconds'].mean() / 60:.1f} |")
+    print("\n#### Each variant minus the default recipe (same cube, same seeds; mean, number of pairs)\n")
+    print("| model | variant | " + " | ".join(cubes) + " |")
+    print("|---|---|" + "---|" * len(cubes))
+    base = df[df["variant"] == "default"].set_index(["cube", "model", "seed"])["test_r2"]
+    for model in models:
+        for v in [v for v in order if v != "default"]:
+            rows = df[(df["model"] == model) & (df["variant"] == v)]
+            if rows.empty:
+                continue
+            cells = []
+            for c in cubes:
+                diffs = [r.test_r2 - base[(c, model, r.seed)] for r in rows[rows["cube"] == c].itertuples()
+                         if (c, model, r.seed) in base.index]
+                cells.append("—" if not diffs else f"{sum(diffs) / len(diffs):+.3f} ({len(diffs)})")
+            print(f"| {model} | {v} | " + " | ".join(cells) + " |")
+    print("\n#### The default recipe: where its runs stopped (per cube and model, over seeds)\n")
+    print("| cube | model | training pixels | test R² (min–max) | best step | steps run | stop |")
+    print("|---|---|---|---|---|---|---|")
+    for c in cubes:
+        for model in models:
+            rows = df[(df["variant"] == "default") & (df["cube"] == c) & (df["model"] == model)]
+            if rows.empty:
+                continue
+            stops = ", ".join(f"{k} {n}" for k, n in rows["stop"].value_counts().items())
+            lo, hi = rows["test_r2"].min(), rows["test_r2"].max()
+            r2 = f"{lo:.3f}" if len(rows) == 1 else f"{lo:.3f}–{hi:.3f} ({len(rows)} seeds)"
+            print(f"| {c} | {model} | {int(rows['n_train'].iloc[0]):,} | {r2} | {_span(rows['best_step'])} | "
+                  f"{_span(rows['steps'])} | {stops} |")
+    no_config = df[df["config"].isna()]
+    print(f"\n{len(df)} runs; {int((df.groupby(['cube', 'model', 'variant'])['seed'].nunique() == 1).sum())} of "
+          f"{df.groupby(['cube', 'model', 'variant']).ngroups} (cube, model, variant) cells have one seed only.")
+    if len(no_config):
+        print(f"{len(no_config)} runs predate the recorded configuration (the variant name is all that says what "
+              "ran): " + ", ".join(f"{r.cube}/{r.model}/{r.variant}/seed {r.seed}" for r in no_config.itertuples())
+              + ".")
+    if "load" in df and df["load"].notna().any():
+        loads = df["load"].dropna()
+        print(f"1-min load average at the end of the {len(loads)} runs that recorded it: median {loads.median():.1f}, "
+              f"max {loads.max():.1f} (2 CPUs); the others ran on the same shared machine, load not recorded.")
+    return "\n".join(lines).strip() + "\n"
+
+
+def presets_markdown() -> str:
+    """Markdown: the settings of each preset (``mcnnseq.training.PRESETS``), straight from ``TrainConfig``."""
+    from mcnnseq.training import PRESETS, TrainConfig
+
+    configs = {name: TrainConfig.from_preset(name).to_dict() for name in PRESETS}
+    skip = {"model", "hparams", "seed", "device", "num_threads", "preset", "restore_best"}
+    keys = [k for k in configs["default"] if k not in skip]
+    lines = ["| setting | " + " | ".join(f"{name} ({PRESETS[name].label})" for name in configs) + " |",
+             "|---|" + "---|" * len(configs)]
+    for k in keys:
+        lines.append(f"| `{k}` | " + " | ".join("—" if c[k] is None else f"`{c[k]}`" for c in configs.values()) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def generated_blocks(out: Path = DEFAULT_OUT) -> dict[str, str]:
+    """The generated blocks of docs/training-recipe.md, by marker name."""
+    return {"presets": presets_markdown(), "study": table_markdown(out)}
+
+
+def fill_doc(doc: Path, blocks: dict[str, str]) -> str:
+    """``doc``'s text with every ``<!-- begin NAME -->`` … ``<!-- end NAME -->`` block replaced by ``blocks[NAME]``."""
+    import re
+
+    text = doc.read_text()
+    for name, body in blocks.items():
+        pattern = re.compile(rf"(<!-- begin {name} -->\n).*?(<!-- end {name} -->)", re.S)
+        if not pattern.search(text):
+            raise SystemExit(f"{doc}: no <!-- begin {name} --> … <!-- end {name} --> block")
+        text = pattern.sub(lambda m: m.group(1) + body + m.group(2), text)
+    return text
+
+
+def _span(values) -> str:
+    lo, hi = int(min(values)), int(max(values))
+    return f"{lo:,}" if lo == hi else f"{lo:,}–{hi:,}"
+
+
+def cmd_table(args) -> int:
+    if args.into:
+        args.into.write_text(fill_doc(args.into, generated_blocks(args.out)))
+        print(f"wrote the generated tables into {args.into}")
+    else:
+        print(table_markdown(args.out))
+    return 0
+
+
+def cmd_presets(args) -> int:
+    print(presets_markdown())
     return 0
 
 
@@ -228,9 +352,13 @@ def main() -> int:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.set_defaults(func=cmd_grid)
-    p = sub.add_parser("table")
+    p = sub.add_parser("table", help="the Markdown tables of docs/training-recipe.md from the collected runs")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--into", type=Path, metavar="DOC",
+                   help="replace the generated blocks of DOC (docs/training-recipe.md) instead of printing")
     p.set_defaults(func=cmd_table)
+    p = sub.add_parser("presets", help="the Markdown table of the presets' settings")
+    p.set_defaults(func=cmd_presets)
     args = parser.parse_args()
     return args.func(args)
 
