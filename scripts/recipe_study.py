@@ -292,7 +292,8 @@ def presets_markdown() -> str:
     lines = ["| setting | " + " | ".join(f"{name} ({PRESETS[name].label})" for name in configs) + " |",
              "|---|" + "---|" * len(configs)]
     for k in keys:
-        lines.append(f"| `{k}` | " + " | ".join("—" if c[k] is None else f"`{c[k]}`" for c in configs.values()) + " |")
+        cells = ["—" if c[k] is None else f"`{c[k]}`" for c in configs.values()]
+        lines.append(f"| `{k}` | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -302,7 +303,8 @@ def generated_blocks(out: Path = DEFAULT_OUT) -> dict[str, str]:
 
 
 def fill_doc(doc: Path, blocks: dict[str, str]) -> str:
-    """``doc``'s text with every ``<!-- begin NAME -->`` … ``<!-- end NAME -->`` block replaced by ``blocks[NAME]``."""
+    """``doc``'s text with every ``<!-- begin NAME -->`` … ``<!-- end NAME -->`` block replaced by
+    ``blocks[NAME]``."""
     import re
 
     text = doc.read_text()
