@@ -173,31 +173,58 @@ def cmd_train(args) -> int:
     from mcnnseq.checkpoints import save_checkpoint
     from mcnnseq.experiment import train
     from mcnnseq.models.registry import MODELS, get_spec
-    from mcnnseq.training import Callback, TrainConfig
+    from mcnnseq.training import PRESETS, Callback, TrainConfig
 
     spec = get_spec(args.model)
     if not spec.trainable:
         raise McnnSeqError(f"--model {args.model}: {spec.display_name} has no weights to train; evaluate it "
                            f"directly (evaluate --models {spec.name}); networks: {', '.join(MODELS)}")
-    exp = _load_experiment(args)
-    maker = TrainConfig.quick if args.quick else TrainConfig.paper
-    overrides = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-                                   "patience": args.patience, "max_train_samples": args.max_train_samples,
+    preset = "quick" if args.quick else args.preset
+    if preset not in PRESETS:
+        raise McnnSeqError(f"--preset {preset}: unknown training preset; known: {', '.join(PRESETS)}")
+    for flag, value in (("--steps", args.steps), ("--epochs", args.epochs), ("--batch-size", args.batch_size),
+                        ("--patience", args.patience), ("--max-train-samples", args.max_train_samples)):
+        if value is not None and value < 1:
+            raise McnnSeqError(f"{flag} must be a positive whole number, got {value}")
+    overrides = {k: v for k, v in {"epochs": args.epochs, "max_steps": args.steps, "batch_size": args.batch_size,
+                                   "lr": args.lr, "patience": args.patience,
+                                   "max_train_samples": args.max_train_samples,
                                    "device": args.device}.items() if v is not None}
-    config = maker(spec.name, seed=args.seed, **overrides)
+    if args.steps is not None and args.epochs is None:
+        overrides["epochs"] = None          # --steps alone: a budget in steps only
+    if args.epochs is not None and args.steps is None:
+        overrides["max_steps"] = None       # --epochs alone: a budget in epochs only
+    config = TrainConfig.from_preset(preset, spec.name, seed=args.seed, **overrides).validate()
+    exp = _load_experiment(args)
 
     class Printer(Callback):
         def on_epoch_end(self, r):
-            print(f"epoch {r.epoch:3d}  train loss {r.train_loss:.5f} R² {r.train_r2:.3f}  "
-                  f"val loss {r.val_loss:.5f} R² {r.val_r2:.3f}  ({r.seconds:.1f} s)", flush=True)
+            print(f"step {r.step:6d} (epoch {r.epoch:6.2f})  train loss {r.train_loss:.5f} R² {r.train_r2:.3f}  "
+                  f"val loss {r.val_loss:.5f} R² {r.val_r2:.3f}  lr {r.lr:.2g}  ({r.seconds:.1f} s)", flush=True)
 
     sizes = exp.split.sizes()
+    n_train = min(sizes["train"], config.max_train_samples or sizes["train"])
+    budget = []
+    if config.max_steps is not None:
+        budget.append(f"up to {config.max_steps:,} steps")
+    if config.epochs is not None:
+        budget.append(f"up to {config.epochs} epochs")
+    stopping = (f", stops after {config.patience} evaluations without improvement" if config.patience else "")
     _report_samples(exp)
-    print(f"{exp.source}: train {sizes['train']}, validation {sizes['val']}, test {sizes['test']} pixels; "
-          f"model {config.model}, {config.epochs} epochs", flush=True)
+    print(f"{exp.source}: train {sizes['train']}, validation {sizes['val']}, test {sizes['test']} pixels", flush=True)
+    print(f"model {config.model}, preset {preset} ({PRESETS[preset].label}): {' and '.join(budget)} "
+          f"({config.step_budget(max(n_train, 1)):,} steps of batch {config.batch_size}){stopping}", flush=True)
     trained = train(exp, config, callbacks=[Printer()])
     save_checkpoint(trained, args.output)
-    print(f"wrote {args.output} (best epoch {trained.best_epoch}, stop: {trained.stop_reason})")
+    best = trained.best_record
+    best_text = "none" if best is None else f"step {best.step} (epoch {best.epoch:.2f}), val R² {best.val_r2:.3f}"
+    reasons = {"completed": "the step/epoch budget is spent",
+               "early_stopping": f"no validation improvement for {config.patience} evaluations",
+               "user": "stopped by the user", "callback": "stopped by a callback",
+               "diverged": "the training loss became infinite or NaN"}
+    print(f"stop: {trained.stop_reason} ({reasons.get(trained.stop_reason, trained.stop_reason)}) after "
+          f"{trained.steps:,} steps; kept the best point: {best_text}")
+    print(f"wrote {args.output}")
     return 0
 
 
@@ -416,8 +443,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(p)
     _add_protocol_options(p)
     p.add_argument("--model", default="mcnn_seq", help="the network to train: mcnn_seq (default), cnn, rnn")
-    p.add_argument("--quick", action="store_true", help="quick preset: a sample of pixels, few epochs")
-    p.add_argument("--epochs", type=int)
+    p.add_argument("--preset", default="default", metavar="NAME",
+                   help="training recipe (mcnnseq.training.PRESETS; docs/training-recipe.md): default (Adam, "
+                        "warm-up, clipping, stops on validation), quick (the default on a short step budget), "
+                        "paper (RMSprop, lr 0.001, batch 500, 50 epochs)")
+    p.add_argument("--quick", action="store_true", help="same as --preset quick")
+    p.add_argument("--steps", type=int, help="budget in optimiser steps (replaces the preset's budget)")
+    p.add_argument("--epochs", type=int, help="budget in epochs (replaces the preset's budget)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--patience", type=int)

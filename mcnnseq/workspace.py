@@ -203,11 +203,14 @@ class Run:
         """One row of the runs table: how the model was made and how well it validated."""
         m = self.model
         history = list(getattr(m, "history", None) or [])
-        best = getattr(m, "best_epoch", None)
-        record = history[best - 1] if best and len(history) >= best else None
+        record = getattr(m, "best_record", None) if history else None  # the evaluation point whose weights were kept
+        last = history[-1] if history else None
         val_loss = getattr(record, "val_loss", None)
         return {"run": self.name, "model": self.kind, "preset": self.preset, "origin": self.origin,
-                "epochs run": len(history) if history else None, "best epoch": best,
+                "steps run": getattr(last, "step", None) or None,
+                "epochs run": round(float(last.epoch), 2) if last is not None else None,
+                "best step": getattr(record, "step", None) or None,
+                "best epoch": round(float(record.epoch), 2) if record is not None else None,
                 "stop": getattr(m, "stop_reason", None) if history else None,
                 "val R²": getattr(record, "val_r2", None),
                 "val RMSE": float(np.sqrt(val_loss)) if val_loss is not None and np.isfinite(val_loss) else None,
@@ -217,6 +220,18 @@ class Run:
         """Per-epoch curves (``epoch``, ``train_loss``, ``val_loss``, ``train_r2``, ``val_r2``…); empty if none."""
         rows = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in getattr(self.model, "history", None) or []]
         return pd.DataFrame(rows)
+
+
+def training_budget_text(model: Any) -> str:
+    """How far a trained network got: ``"default preset, 12,400 steps"``; ``"50 epochs"`` for a model saved
+    before step counts existed (its history has one record per epoch)."""
+    history = list(getattr(model, "history", None) or [])
+    steps = getattr(history[-1], "step", 0) if history else 0
+    config = getattr(model, "config", None)
+    preset = getattr(config, "preset", None)
+    if steps:
+        return f"{preset or 'custom'} preset, {steps:,} steps"
+    return f"{len(history)} epochs"
 
 
 def model_kind(model: Any) -> str:
@@ -617,9 +632,9 @@ class Workspace:
                 self._shipped[cube.key] = f"The shipped demo models cannot be used: {err}"
             else:
                 for model in _registry_order(models.values()):
-                    n = len(getattr(model, "history", None) or [])
                     self.add_run(model, preset="shipped", origin="shipped", cube_key=cube.key,
-                                 description=f"shipped with the app, trained on this demo scene ({n} epochs)",
+                                 description=f"shipped with the app, trained on this demo scene "
+                                             f"({training_budget_text(model)})",
                                  shared_key=f"shipped:{cube.demo.scenario}:{model_kind(model)}")
                 self._shipped[cube.key] = None
         return self._shipped[cube.key]

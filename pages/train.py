@@ -32,7 +32,7 @@ def _live() -> None:
         st.plotly_chart(plots.training_curves(hist, title=f"Training curves — {j.label}"), width="stretch",
                         key="train_live_chart")
     st.button("Stop training", on_click=j.stop, disabled=j.stopping, key="train_stop", type="primary",
-              help="Stops before the next batch; the best epoch so far of the model in training is kept.")
+              help="Stops before the next batch; the best validation point so far of the model in training is kept.")
 
 
 if job is not None and job.running:
@@ -71,25 +71,34 @@ names = list(trainable)
 models = st.multiselect("Models", names, **state.remember("train_models", names, options=names, multi=True))
 preset_name = st.radio("Preset", list(available), horizontal=True,
                        format_func=lambda p: f"{available[p].title}: {available[p].describe()}",
-                       **state.remember("train_preset", next(iter(available)), options=list(available)))
+                       **state.remember("train_preset", presets.first_choice(available), options=list(available)))
 preset = available[preset_name]
 base = preset.config()
 with st.expander("Hyper-parameters", expanded=False):
     p = f"train:{preset_name}"
     c = st.columns(4)
+    if preset.budget_key == "max_steps":  # default, quick: a budget in optimiser steps
+        budget = c[0].number_input("Optimiser steps (at most)", 1, 10_000_000,
+                                   help="The run stops earlier when validation stops improving (patience).",
+                                   **state.remember(f"{p}:steps", base.max_steps))
+    else:  # paper: a budget in epochs
+        budget = c[0].number_input("Epochs", 1, 10_000, **state.remember(f"{p}:epochs", base.epochs))
     settings = {
-        "epochs": c[0].number_input("Epochs", 1, 10_000, **state.remember(f"{p}:epochs", base.epochs)),
+        preset.budget_key: budget,
         "batch_size": c[1].number_input("Batch size", 1, 100_000, **state.remember(f"{p}:batch", base.batch_size)),
         "lr": c[2].number_input("Learning rate", 1e-6, 1.0, format="%.5f", **state.remember(f"{p}:lr", base.lr)),
-        "optimizer": c[3].selectbox("Optimiser", OPTIMIZERS, format_func={"rmsprop": "RMSprop", "adam": "Adam"}.get,
+        "optimizer": c[3].selectbox("Optimiser", OPTIMIZERS, format_func=presets.OPTIMIZER_TITLES.get,
                                     **state.remember(f"{p}:opt", base.optimizer, options=list(OPTIMIZERS))),
     }
     c = st.columns(4)
     settings["seed"] = c[0].number_input("Seed", 0, 2**31 - 1, **state.remember(f"{p}:seed", base.seed))
     settings["max_train_samples"] = c[1].number_input(
         "Training pixels (0 = all)", 0, 10**8, **state.remember(f"{p}:max", base.max_train_samples or 0))
+    every = f"every {base.eval_every:,} steps" if base.eval_every else "every epoch"
     settings["patience"] = c[2].number_input(
-        "Early-stopping patience, epochs (0 = off)", 0, 10_000, **state.remember(f"{p}:patience", base.patience or 0))
+        "Early-stopping patience, validations (0 = off)", 0, 10_000,
+        help=f"Stop when this many validations in a row ({every}) bring no progress; the best weights are kept.",
+        **state.remember(f"{p}:patience", base.patience or 0))
     settings = {k: (int(v) if k not in ("lr", "optimizer") else v) for k, v in settings.items()}
     settings["lr"] = float(settings["lr"])
     hparams: dict[str, dict] = {}
@@ -159,7 +168,8 @@ else:
     table = pd.DataFrame([r.facts() for r in all_runs])
     table.insert(1, "compared", [r.id in {t.id for t in ws.ticked()} for r in all_runs])
     st.dataframe(table.style.format({"val R²": "{:.3f}", "val RMSE": "{:.3f}", "training pixels": "{:,.0f}",
-                                     "best epoch": "{:.0f}", "epochs run": "{:.0f}"}, na_rep="—"),
+                                     "steps run": "{:,.0f}", "best step": "{:,.0f}",
+                                     "best epoch": "{:.2f}", "epochs run": "{:.2f}"}, na_rep="—"),
                  hide_index=True, width="stretch", key="train_runs_table")
     ids = [r.id for r in all_runs]
     pick = st.selectbox("Run", ids, format_func=lambda i: ws.run(i).name,

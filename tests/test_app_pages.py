@@ -1,8 +1,8 @@
 """AppTest of the Train, Dates, Crops, Map and Export pages, each test in its own app session.
 
-Small networks are trained once per module in plain Python (two epochs on a 24 x 24 demo scene); each
-test opens a fresh app, shows that scene, puts the runs it needs into the session's workspace and
-checks what the pages draw against the core computed independently. Tests do not depend on their order.
+Small networks are trained once per module in plain Python (quick preset cut to two epochs on a 24 x 24 demo
+scene); each test opens a fresh app, shows that scene, puts the runs it needs into the session's workspace
+and checks what the pages draw against the core computed independently. Tests do not depend on their order.
 """
 
 from __future__ import annotations
@@ -240,7 +240,8 @@ def test_train_through_the_page_twice_side_by_side_keeps_the_model_choice():
     at = new_app()
     open_page(at, "train")
     at.multiselect(key="_w_train_models").set_value(["CNN"]).run()
-    at.number_input(key="_w_train:quick:epochs").set_value(1).run()
+    assert at.radio(key="_w_train_preset").value == "quick"
+    at.number_input(key="_w_train:quick:steps").set_value(5).run()
     for expected in ("CNN · quick", "CNN · quick (2)"):
         with fake_map():
             at.button(key="train_go").click().run()
@@ -252,11 +253,14 @@ def test_train_through_the_page_twice_side_by_side_keeps_the_model_choice():
         no_exception(at)
         assert any(expected in s.value for s in at.success)
         assert at.multiselect(key="_w_train_models").value == ["CNN"]  # not reset by the run
-        assert at.number_input(key="_w_train:quick:epochs").value == 1
+        assert at.number_input(key="_w_train:quick:steps").value == 5
     ws = workspace(at)
     assert [r.name for r in ws.runs()] == ["CNN · quick", "CNN · quick (2)"]
     table = at.dataframe[-1].value
-    assert list(table["run"]) == ["CNN · quick", "CNN · quick (2)"] and (table["epochs run"] == 1).all()
+    assert list(table["run"]) == ["CNN · quick", "CNN · quick (2)"] and (table["steps run"] == 5).all()
+    assert all(r.model.steps == 5 and r.model.config.max_steps == 5 and r.model.config.preset == "quick"
+               for r in ws.runs())
+    assert all(h.startswith("quick preset: up to 5 optimiser steps") for h in table["how"])
     curves = chart(at, "train_done_chart")
     styles = {(t["name"], t["line"]["color"]) for t in curves["data"]}
     assert {"training loss", "validation loss"} <= {n for n, _ in styles}
@@ -314,11 +318,31 @@ def test_hyper_parameters_have_human_names():
     assert at.button(key="train_go").disabled
 
 
+def test_presets_show_a_step_budget_or_epochs():
+    """default/quick count their budget in optimiser steps, paper in epochs (the radio says which)."""
+    from mcnnseq.training import PRESETS, TrainConfig
+
+    at = new_app()
+    open_page(at, "train")
+    radio = at.radio(key="_w_train_preset")
+    assert len(radio.options) == len(PRESETS) and radio.value == "quick"
+    shown = " | ".join(radio.options)
+    assert f"up to {TrainConfig.quick().max_steps:,} optimiser steps" in shown
+    assert f"up to {TrainConfig.default().max_steps:,} optimiser steps" in shown and "50 epochs" in shown
+    for preset, key, value in (("default", "steps", TrainConfig.default().max_steps),
+                               ("paper", "epochs", TrainConfig.paper().epochs)):
+        at.radio(key="_w_train_preset").set_value(preset).run()
+        no_exception(at)
+        assert at.number_input(key=f"_w_train:{preset}:{key}").value == value
+        other = "epochs" if key == "steps" else "steps"
+        assert not any(w.key == f"_w_train:{preset}:{other}" for w in at.number_input)
+
+
 def test_stop_button_stops_a_long_run():
     at = new_app()
     open_page(at, "train")
     at.multiselect(key="_w_train_models").set_value(["RNN"]).run()
-    at.number_input(key="_w_train:quick:epochs").set_value(400).run()
+    at.number_input(key="_w_train:quick:steps").set_value(100_000).run()
     with fake_map():
         at.button(key="train_go").click().run()
     no_exception(at)
@@ -334,7 +358,7 @@ def test_stop_button_stops_a_long_run():
     assert job.status == "stopped"
     assert any("Training stopped" in w.value for w in at.warning)
     run = workspace(at).run_named("RNN · quick")
-    assert run.model is job.results["RNN"] and len(run.model.history) < 400
+    assert run.model is job.results["RNN"] and 0 < run.model.steps < 100_000
     assert pd.notna(run.model.best_epoch)
 
 
@@ -358,7 +382,7 @@ def test_real_cube_flow_upload_train_and_every_page():
     assert "2 date(s) with no optical value at all" in caption and "70 %" not in caption
     assert "observed on every date" not in caption
     at.multiselect(key="_w_train_models").set_value(["CNN"]).run()
-    at.number_input(key="_w_train:quick:epochs").set_value(1).run()
+    at.number_input(key="_w_train:quick:steps").set_value(20).run()
     with fake_map():
         at.button(key="train_go").click().run()
     job = at.session_state["mcnn_job"]

@@ -118,7 +118,7 @@ def _legend(page, key: str) -> list[str]:
 
 
 def _train_quick_cnn(page) -> None:
-    """On the Train page: the CNN alone, quick preset cut to 1 epoch; wait for it; check the sidebar's progress."""
+    """On the Train page: the CNN alone, quick preset cut to 150 steps; wait for it; check the sidebar's progress."""
     _go(page, "Train")
     models = page.locator('[data-testid="stMain"] [data-testid="stMultiSelect"]').first
     for name in ("MCNN-Seq", "RNN"):
@@ -127,9 +127,9 @@ def _train_quick_cnn(page) -> None:
             button.click()
             wait_idle(page)
     page.get_by_text("Hyper-parameters").click()
-    epochs = page.get_by_role("spinbutton", name="Epochs", exact=True)
-    epochs.fill("1")
-    epochs.press("Enter")
+    steps = page.get_by_role("spinbutton", name="Optimiser steps (at most)", exact=True)
+    steps.fill("150")
+    steps.press("Enter")
     wait_idle(page)
     page.get_by_role("button", name="Train", exact=True).click()
     main_bar = page.locator('[data-testid="stMain"] [data-testid="stProgress"]').first
@@ -189,7 +189,7 @@ def test_every_page_draws_and_switch_times(browser_page):
 
 
 def test_a_quick_run_beside_the_shipped_run(browser_page):
-    """The CNN, quick preset cut to 1 epoch, on the default demo, compared with the shipped CNN on every page."""
+    """The CNN, quick preset cut to 150 steps, on the default demo, compared with the shipped CNN on every page."""
     page = browser_page
     _go(page, "Data")
     _untick(page, ["MCNN-Seq · shipped", "RNN · shipped"])  # their scene predictions take a while on a CPU

@@ -90,6 +90,33 @@ def test_argument_errors_exit_2(argv):
     assert info.value.code == 2
 
 
+@pytest.mark.parametrize("flags,preset,budget", [([], "default", (None, 3)), (["--quick"], "quick", (None, 3)),
+                                                 (["--preset", "paper"], "paper", (None, 3)),
+                                                 (["--preset", "paper", "--epochs", "1"], "paper", (1, None))])
+def test_train_presets_budget_and_stop_reason(tmp_path, capsys, flags, preset, budget):
+    from mcnnseq.checkpoints import load_checkpoint
+
+    ckpt = tmp_path / "cnn.pt"
+    steps = [] if budget[1] is None else ["--steps", str(budget[1])]
+    assert main(["train", "--demo-size", "16", "--model", "cnn", *flags, *steps, "-o", str(ckpt)]) == 0
+    out = capsys.readouterr().out
+    assert "train " in out and "validation " in out and "test " in out and "pixels" in out
+    assert f"preset {preset}" in out and "stop: completed (the step/epoch budget is spent)" in out
+    trained = load_checkpoint(ckpt)
+    assert trained.config.preset == preset and (trained.config.epochs, trained.config.max_steps) == budget
+    assert trained.steps == (3 if budget[1] else trained.history[-1].step)
+
+
+def test_train_flag_errors_name_the_flag(tmp_path, capsys):
+    out = str(tmp_path / "x.pt")
+    for argv, flag in ((["--preset", "fast"], "--preset fast"), (["--steps", "0"], "--steps"),
+                       (["--epochs", "-1"], "--epochs"), (["--model", "whittaker"], "--model whittaker")):
+        assert main(["train", "--demo-size", "16", *argv, "-o", out]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and flag in err and "Traceback" not in err
+    assert not Path(out).exists()
+
+
 def _sparse_cube_file(tmp_path) -> Path:
     """A 24x24 cube, 12 dates, one of them observed on 2 % of the pixels, written to NetCDF."""
     from conftest import make_tiny_cube

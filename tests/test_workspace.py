@@ -330,3 +330,22 @@ def test_file_names():
     assert ws.cube.file_stem == "demo_12x12_seed1_50"
     ws.use_file(make_tiny_cube(), name="my cube.nc")
     assert ws.cube.file_stem == "my_cube" and not ws.cube.simulated
+
+
+def test_facts_of_a_run_trained_on_a_step_budget(one_torch_thread):
+    """The runs table counts optimiser steps and fractional epochs; the best point is the kept one."""
+    from mcnnseq.experiment import train
+    from mcnnseq.training import TrainConfig
+    from mcnnseq.workspace import training_budget_text
+
+    ws = new_ws()
+    trained = train(ws.experiment(), TrainConfig.quick("cnn", max_steps=6, eval_every=2, max_val_samples=None))
+    run = ws.add_run(trained, preset="quick", origin="trained", description="quick test run")
+    facts = run.facts()
+    best = trained.best_record
+    assert facts["steps run"] == 6 and facts["best step"] == best.step
+    assert facts["epochs run"] == round(trained.history[-1].epoch, 2) and facts["best epoch"] == round(best.epoch, 2)
+    assert facts["val R²"] == best.val_r2 and facts["stop"] == "completed"
+    assert training_budget_text(trained) == "quick preset, 6 steps"
+    old = type("Old", (), {"history": [type("R", (), {"step": 0, "epoch": e})() for e in (1, 2, 3)]})()
+    assert training_budget_text(old) == "3 epochs"  # a model saved before step counts existed
