@@ -59,6 +59,9 @@ PRODUCTS: tuple[str, ...] = ("ndvi_pred", "ndvi_filled")
 
 #: Seconds to wait for an existing scheduler before giving up (``scheduler=``).
 CONNECT_TIMEOUT_S: float = 10.0
+#: After a failed block, at most this many seconds to wait for the blocks still running elsewhere to end
+#: (they cannot be interrupted) before the partial output is removed.
+STOP_WAIT_S: float = 300.0
 
 
 # ------------------------------------------------------------------------------------------ the model
@@ -354,6 +357,25 @@ def _load_on_worker(spec: PortableModel, torch_threads: int | None, client_pid: 
     return os.getpid()
 
 
+def _running_here(keys: set, dask_worker=None) -> int:
+    """How many of ``keys`` still occupy a thread of this worker (cancelled ones included)."""
+    return sum(1 for ts in dask_worker.state.all_running_tasks if ts.key in keys)
+
+
+def _wait_until_stopped(client, keys: Sequence, timeout: float = STOP_WAIT_S) -> None:
+    """Wait (at most ``timeout`` seconds) until no task of ``keys`` runs on any worker."""
+    wanted = set(keys)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            running = client.run(_running_here, wanted)
+        except Exception:  # noqa: BLE001  (a worker lost or the cluster closing: nothing more to wait for)
+            return
+        if not any(running.values()):
+            return
+        time.sleep(0.1)
+
+
 def _regular_blocks(cube: xr.Dataset, chunks) -> xr.Dataset:
     """``cube`` chunked in regular spatial blocks holding every date (what the Zarr output needs)."""
     from mcnnseq.io.lazy import block_shape
@@ -505,6 +527,12 @@ def predict_scene(model: PortableModel, cube: xr.Dataset, output: str | os.PathL
                     done += sizes[index[fut.key]]
                     if progress is not None:
                         progress(done, total)
+            except BaseException:
+                # a cancelled task that already runs goes on to its end and writes its region: wait for
+                # those before the partial store is removed, or a late write recreates its folders
+                client.cancel(futures)
+                _wait_until_stopped(client, [f.key for f in futures])
+                raise
             finally:
                 client.cancel(futures)
         seconds = time.perf_counter() - t0

@@ -169,4 +169,10 @@ def test_a_bad_block_fails_the_run_with_the_files_message_and_leaves_nothing(cli
     with pytest.raises(DatacubeError) as info:  # raised on a worker, re-raised here with its message
         predict_scene(PortableModel.from_checkpoint(scene["ckpt"]), lazy, tmp_path / "out.zarr", client=client)
     assert "bad_block.nc" in str(info.value) and "outside" in str(info.value)
+    # the other worker's blocks of this run may still have been running when the error came back: nothing
+    # is left behind once they have ended too (a late write used to recreate the removed partial store)
+    deadline = time.monotonic() + 60
+    while any(client.run(lambda dask_worker: len(dask_worker.state.all_running_tasks)).values()):
+        assert time.monotonic() < deadline, "the workers are still running blocks of a failed run"
+        time.sleep(0.05)
     assert not (tmp_path / "out.zarr").exists() and not list(tmp_path.glob(".*partial*"))
