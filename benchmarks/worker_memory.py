@@ -9,7 +9,8 @@ built once in ``--workdir`` and reused. The run predicts it with the shipped CNN
 ``mcnnseq.distributed.predict_scene`` on a fresh LocalCluster of ``--workers`` processes (one thread each),
 writing ``ndvi_pred`` and ``ndvi_filled`` to Zarr, then prints, per worker process, its ``VmHWM`` (the
 kernel's high-water mark of resident memory) read just before the cluster closes, its resident memory at
-the end, and the blocks it computed. ``--baseline PATH`` runs the same measurement again in a subprocess
+the end and its CPU seconds (pixels per worker CPU-second compare code versions on a busy machine better
+than pixels per second do). ``--baseline PATH`` runs the same measurement again in a subprocess
 importing ``mcnnseq`` from another checkout (e.g. ``main``) — before and after in one command, on the same
 machine load. ``--json`` writes the figures.
 
@@ -40,7 +41,9 @@ def _vm(field: str) -> float:
 
 
 def _worker_memory() -> dict:
-    return {"pid": os.getpid(), "peak_rss_gb": _vm("VmHWM") / 1e9, "rss_gb": _vm("VmRSS") / 1e9}
+    t = os.times()
+    return {"pid": os.getpid(), "peak_rss_gb": _vm("VmHWM") / 1e9, "rss_gb": _vm("VmRSS") / 1e9,
+            "cpu_s": t.user + t.system}
 
 
 def measure(cube_path: Path, model: Path, out: Path, *, workers: int, block: int) -> dict:
@@ -58,8 +61,10 @@ def measure(cube_path: Path, model: Path, out: Path, *, workers: int, block: int
         per_worker = client.run(_worker_memory)
     shutil.rmtree(out, ignore_errors=True)
     workers_out = [{"address": a, **m} for a, m in sorted(per_worker.items())]
+    cpu = sum(w["cpu_s"] for w in workers_out)
     return {"code": str(Path(sys.modules["mcnnseq"].__file__).resolve().parents[1]), "pixels": summary.pixels,
             "blocks": summary.blocks, "seconds": summary.seconds, "px_per_s": summary.px_per_s,
+            "workers_cpu_s": cpu, "px_per_worker_cpu_s": summary.pixels / cpu,
             "workers": workers_out, "peak_rss_gb": max(w["peak_rss_gb"] for w in workers_out)}
 
 
@@ -106,9 +111,11 @@ def main() -> None:
     if args.code is None:
         for r in results:
             print(f"\n{r['code']}: {r['pixels']:,} px, {r['blocks']} blocks of {args.block}² in {r['seconds']:.1f} s "
-                  f"({r['px_per_s']:,.0f} px/s; load average {r['load_average'][0]:.1f})")
+                  f"({r['px_per_s']:,.0f} px/s; load average {r['load_average'][0]:.1f}); "
+                  f"{r['px_per_worker_cpu_s']:,.0f} px per CPU-second of the workers (start and model load included)")
             for w in r["workers"]:
-                print(f"  worker pid {w['pid']}: peak RSS {w['peak_rss_gb']:.2f} GB, RSS at the end {w['rss_gb']:.2f} GB")
+                print(f"  worker pid {w['pid']}: peak RSS {w['peak_rss_gb']:.2f} GB, "
+                      f"RSS at the end {w['rss_gb']:.2f} GB")
     if args.json:
         args.json.write_text(json.dumps({"size": args.size, "block": args.block, "runs": results}, indent=2))
 
