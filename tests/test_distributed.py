@@ -169,4 +169,33 @@ def test_a_bad_block_fails_the_run_with_the_files_message_and_leaves_nothing(cli
     with pytest.raises(DatacubeError) as info:  # raised on a worker, re-raised here with its message
         predict_scene(PortableModel.from_checkpoint(scene["ckpt"]), lazy, tmp_path / "out.zarr", client=client)
     assert "bad_block.nc" in str(info.value) and "outside" in str(info.value)
+    # the other worker's blocks of this run may still have been running when the error came back: nothing
+    # is left behind once they have ended too (a late write used to recreate the removed partial store)
+    deadline = time.monotonic() + 60
+    while any(client.run(lambda dask_worker: len(dask_worker.state.all_running_tasks)).values()):
+        assert time.monotonic() < deadline, "the workers are still running blocks of a failed run"
+        time.sleep(0.05)
     assert not (tmp_path / "out.zarr").exists() and not list(tmp_path.glob(".*partial*"))
+
+
+def test_each_block_is_read_and_decoded_once(scene, tmp_path, monkeypatch):
+    import mcnnseq.io.lazy as lazy_module
+
+    lazy = open_cube(scene["store"], chunks=7)  # 3 x 3 blocks
+    calls = []
+    real = lazy_module.standardize_cube
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("source"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lazy_module, "standardize_cube", counted)
+    # worker threads of this process, so that they decode through the counting function
+    summary = predict_scene(PortableModel.from_model(scene["trained"]), lazy, tmp_path / "once.zarr", workers=1,
+                            processes=False)
+    # vv, vh and the observed NDVI of a block come from one decoding of its raw values, not one each
+    assert summary.blocks == 9 and len(calls) == 9
+    out = open_prediction(tmp_path / "once.zarr")
+    np.testing.assert_allclose(out["ndvi_filled"].values, predict_cube(scene["trained"], scene["cube"])["ndvi_filled"]
+                               .values, rtol=1e-5, atol=1e-6)
+    out.close()
