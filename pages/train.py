@@ -58,12 +58,11 @@ if job is not None and job.cube_key == cube.key and job.harvested is not None:
 
 # ----------------------------------------------------------------------------------------- settings
 
-from mcnnseq.models.registry import MODELS, build_model  # noqa: E402  (torch only once the page needs it)
+from mcnnseq.models.registry import GAP_FILLERS, MODELS, build_gap_filler  # noqa: E402  (torch once needed)
 from mcnnseq.training import OPTIMIZERS  # noqa: E402
 from torch import nn  # noqa: E402
 
 trainable = {spec.display_name: spec for spec in MODELS.values() if issubclass(spec.cls, nn.Module)}
-classic = {spec.display_name: spec for spec in MODELS.values() if not issubclass(spec.cls, nn.Module)}
 available = presets.training_presets()
 
 st.subheader("New training run")
@@ -131,19 +130,17 @@ if st.button("Train", type="primary", disabled=not models or bool(bad), key="tra
         runs.start_training(ws, configs, preset=preset.name, label=presets.run_label(preset, configs[0]))
         st.rerun()
 
-if classic:
-    st.subheader("Classic gap-fillers (no training)")
-    st.caption("They fill each pixel's gaps from its own observed NDVI; add one to compare it with the networks.")
-    cols = st.columns(max(len(classic), 1))
-    for i, (name, spec) in enumerate(classic.items()):
-        if cols[i].button(f"Add {name}", key=f"train_classic:{spec.name}", help=spec.description):
-            try:
-                model = build_model(spec.name, t_in=facts.n_dates, t_out=facts.n_dates)
-            except (McnnSeqError, TypeError) as err:
-                st.error(f"Cannot add {name}: {err}")
-            else:
-                ws.add_run(model, preset="classic", origin="classic", description=spec.description)
-                st.rerun()
+st.subheader("Classic gap-fillers (no training)")
+st.caption("Linear interpolation in time and the Whittaker smoother fill each pixel's gaps from its own clear NDVI "
+           "observations (no radar, no training). They are runs of every dataset (“Linear · classic”, “Whittaker · "
+           "classic”), unticked at first: tick them in the sidebar to compare them with the networks. They are scored "
+           "leave-one-date-out: each observed date is predicted with that date hidden.")
+cols = st.columns(max(len(GAP_FILLERS), 1))
+for i, (key, spec) in enumerate(GAP_FILLERS.items()):
+    if cols[i].button(f"Add another {spec.display_name} run", key=f"train_classic:{key}", help=spec.description):
+        ws.add_run(build_gap_filler(key, dates=cube.ds["time"].values), preset="classic", origin="classic",
+                   description=spec.description)
+        st.rerun()
 
 
 # ----------------------------------------------------------------------------------------- runs

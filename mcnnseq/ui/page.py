@@ -32,10 +32,12 @@ def runs_or_stop(ws: Workspace, *, purpose: str = "") -> list[Run]:
     message = ws.offer_shipped()
     if message:
         st.warning(message)
+    ws.offer_classic()
     ticked = ws.ticked()
     if not ticked:
-        what = ("No run is ticked in the sidebar" if ws.runs() else "No trained model on this dataset yet")
-        st.info(f"{what}: train one on the **Train** page{purpose}.", icon=":material/info:")
+        st.info("No run is ticked in the sidebar: tick one there (the classic gap-fillers “Linear · classic” and "
+                f"“Whittaker · classic” need no training) or train a network on the **Train** page{purpose}.",
+                icon=":material/info:")
         st.stop()
     return ticked
 
