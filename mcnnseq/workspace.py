@@ -990,6 +990,29 @@ class Workspace:
         self._scene(cube, list(runs), None)
 
 
+#: The two groupings of :func:`gap_table` (the first level of its index).
+GAP_GROUPS: tuple[str, str] = ("consecutive missing dates", "days since the last clear observation")
+
+
+def gap_table(evaluation) -> pd.DataFrame:
+    """Error by gap length of an :class:`mcnnseq.experiment.Evaluation`, one row per gap length (1, 2 …) and
+    per bucket of days since the last clear observation ("1–20" …), index ``(grouping, value)`` with the
+    groupings :data:`GAP_GROUPS`; columns ``(run, "r2"|"rmse"|"n")`` in the evaluation's run order
+    (``n``: hidden values scored; R²/RMSE NaN below :data:`mcnnseq.experiment.MIN_SCORED`)."""
+    parts = []
+    for frame, column, group in ((evaluation.by_gap, "k", GAP_GROUPS[0]), (evaluation.by_days, "bucket", GAP_GROUPS[1])):
+        f = frame.copy()
+        f[column] = [str(int(v)) if column == "k" else str(v) for v in f[column]]
+        order = list(dict.fromkeys(f[column]))
+        wide = f.pivot(index=column, columns="model", values=["r2", "rmse", "n"]).reindex(order)
+        wide.index = pd.MultiIndex.from_tuples([(group, v) for v in wide.index], names=["grouping", "gap"])
+        parts.append(wide)
+    table = pd.concat(parts)
+    table.columns = pd.MultiIndex.from_tuples([(m, k) for k, m in table.columns])
+    runs = list(evaluation.predictions)
+    return table[[(m, k) for m in runs for k in ("r2", "rmse", "n") if (m, k) in table.columns]]
+
+
 def _registry_order(models) -> list:
     """``models`` in the registry's order (MCNN-Seq, CNN, RNN…), unknown kinds last."""
     from mcnnseq.models.registry import MODELS

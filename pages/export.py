@@ -65,6 +65,9 @@ c = st.columns(3)
 with c[0]:
     download("Per-date R² / RMSE (Table 4 form)", lambda: exports.csv_bytes(exports.per_date_table(ev.per_date)),
              exports.file_name(stem, "metrics_per_date", suffix=".csv"), "text/csv", "export_dates_csv")
+with c[0]:
+    download("Error by gap length", lambda: exports.csv_bytes(exports.gap_length_table(ev)),
+             exports.file_name(stem, "metrics_by_gap", suffix=".csv"), "text/csv", "export_gaps_csv")
 if "crop" in ds.variables:
     with runs.progress_bar() as progress:
         view = page.or_stop("No crop profiles", lambda: ws.crop_view(compared, by="crop", progress=progress))

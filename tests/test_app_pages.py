@@ -233,7 +233,7 @@ def test_export_page_offers_every_file_with_clean_names_and_predicts_nothing_aga
     assert stem == "demo_24x24_seed0_50"
     assert f"{stem}.nc" in files and f"{stem}_cnn_quick_ndvi_filled.tif" in files
     assert f"{stem}_rnn_quick.pt" in files and not any(".nc." in f or ".nc_" in f for f in files)
-    assert len(buttons) == 2 + 2 * 3 + 3 + 2
+    assert len(buttons) == 2 + 2 * 3 + 4 + 2  # cube, predictions, metrics CSVs (gap lengths too), models
 
 
 def test_train_through_the_page_twice_side_by_side_keeps_the_model_choice():
@@ -383,3 +383,47 @@ def test_real_cube_flow_upload_train_and_every_page():
                                                                                   for n in names)
     open_page(at, "export")
     assert any(b.proto.label == "CNN · quick: gap-filled GeoTIFF" for b in at.get("download_button"))
+
+
+def test_classic_gap_fillers_tick_beside_a_network_on_dates_map_and_export(trained):
+    """Linear and Whittaker are runs of the cube without training; ticked, they appear on Dates (with the error
+    by gap length read from the figure), on the Map and in the exports, scored as the core scores them."""
+    from mcnnseq.experiment import gap_fillers
+
+    at = new_app({"cnn_a": "quick"}, trained=trained)
+    ws = workspace(at)
+    classic = [r for r in ws.runs() if r.origin == "classic"]
+    assert [r.name for r in classic] == ["Linear · classic", "Whittaker · classic"]
+    assert [r.name for r in ws.ticked()] == ["CNN · quick"]  # offered unticked
+    ws.tick([r.id for r in ws.runs()])
+    open_page(at, "dates")
+    names = ["CNN · quick", "Linear · classic", "Whittaker · classic"]
+    exp = make_experiment(ws.cube.ds, seed=0)
+    models = {"CNN · quick": trained["cnn_a"], **{f"{k} · classic": m for k, m in gap_fillers(exp).items()}}
+    expected = evaluate(models, exp)
+    fig = chart(at, "dates_chart")
+    for name in names:
+        trace = next(t for t in fig["data"] if t.get("name") == name)
+        np.testing.assert_allclose(values(trace["y"]), expected.per_date.drop(index="mean")[(name, "r2")].to_numpy(float),
+                                   rtol=1e-6)
+    gaps = chart(at, "dates_gap_chart")
+    for name in names:
+        by_k, by_days = [t for t in gaps["data"] if t.get("name") == name]
+        want = expected.by_gap[expected.by_gap["model"] == name]
+        np.testing.assert_allclose(values(by_k["y"]), want["r2"].to_numpy(float), rtol=1e-6)
+        assert list(by_k["x"]) == [f"{k} date{'s' if k > 1 else ''}" for k in want["k"]]
+        want_days = expected.by_days[expected.by_days["model"] == name].sort_values("bucket")
+        np.testing.assert_allclose(values(by_days["y"]), want_days["r2"].to_numpy(float), rtol=1e-6)
+    assert np.isfinite(expected.by_gap["r2"].to_numpy(float)).any()  # the chart has something to show
+    table = at.dataframe[1].value  # after the Table 4 form
+    assert "Whittaker · classic RMSE" in table.columns and "1 date missing" in table.index
+    open_page(at, "map")
+    titles = [a["text"] for a in chart(at, "map_grid")["layout"]["annotations"]]
+    assert "<b>Linear · classic</b>: prediction" in titles and "<b>Whittaker · classic</b>: prediction" in titles
+    open_page(at, "export")
+    buttons = {b.proto.label for b in at.get("download_button")}
+    assert {"Linear · classic: gap-filled GeoTIFF", "Whittaker · classic: NetCDF (both)", "Error by gap length"} <= buttons
+    scene = ws.scene_predictions()
+    ds = ws.cube.ds
+    clear = ~ds["cloud"].values
+    np.testing.assert_allclose(scene["Linear · classic"]["ndvi_filled"].values[clear], ds["ndvi"].values[clear])

@@ -13,7 +13,7 @@ from mcnnseq.errors import CheckpointError
 from mcnnseq.experiment import evaluate, make_experiment, scene_predictions
 from mcnnseq.memo import ResultStore
 from mcnnseq.workspace import (DEMO_PROTOCOL, DemoSpec, FLAT_CURVE_STD, Protocol, Workspace, file_key, file_stem,
-                               ndvi_scoring_rows, scene_chunk, shipped_precomputed)
+                               GAP_GROUPS, gap_table, ndvi_scoring_rows, scene_chunk, shipped_precomputed)
 
 
 class Fake:
@@ -423,3 +423,19 @@ def test_shipped_precomputed_reads_each_demo_cube_once_and_serves_only_shipped_r
     run = stale.add_run(model, preset="shipped", origin="shipped", shared_key="shipped:50%:Fake")
     stale.scene_predictions([run])
     assert model.pixels > 0  # stale or missing files: predicted as before
+
+
+def test_gap_table_has_both_groupings_per_run():
+    ws = new_ws()
+    run = ws.add_run(Fake(), preset="quick", origin="trained")
+    filler = ws.offer_classic()[0]
+    ev = ws.evaluation([run, filler])
+    table = gap_table(ev)
+    assert list(table.columns) == [(n, k) for n in (run.name, filler.name) for k in ("r2", "rmse", "n")]
+    gaps = table.loc[GAP_GROUPS[0]]
+    g = ev.by_gap[ev.by_gap["model"] == filler.name]
+    assert list(gaps.index) == [str(k) for k in g["k"]]
+    np.testing.assert_array_equal(gaps[(filler.name, "r2")].to_numpy(float), g["r2"].to_numpy(float))
+    days = table.loc[GAP_GROUPS[1]]
+    d = ev.by_days[ev.by_days["model"] == run.name]
+    np.testing.assert_array_equal(days[(run.name, "n")].to_numpy(float), d["n"].to_numpy(float))

@@ -94,3 +94,13 @@ def agreement_table(view) -> pd.DataFrame:
     out = view.classes.join(flat, how="left")
     out.index.name = view.by
     return out
+
+
+def gap_length_table(evaluation) -> pd.DataFrame:
+    """The error-by-gap-length table (:func:`mcnnseq.workspace.gap_table`) with flat column names for a CSV:
+    index ``grouping``, ``gap``; columns "<run> R²", "<run> RMSE", "<run> n"."""
+    from mcnnseq.workspace import gap_table
+
+    table = gap_table(evaluation)
+    table.columns = [f"{m} {dict(r2='R²', rmse='RMSE', n='n')[k]}" for m, k in table.columns]
+    return table

@@ -21,6 +21,7 @@ def start(title: str, caption: str | None = "") -> tuple[Workspace, Cube]:
     st.title(title)
     ws = state.workspace()
     runs.harvest(ws)
+    ws.offer_classic()  # the classic gap-fillers are runs of every cube (app.py does it too)
     cube = ws.cube
     if caption is not None:
         st.caption(f"Dataset: **{cube.title}**" + (f" — {caption}" if caption else ""))
@@ -32,7 +33,6 @@ def runs_or_stop(ws: Workspace, *, purpose: str = "") -> list[Run]:
     message = ws.offer_shipped()
     if message:
         st.warning(message)
-    ws.offer_classic()
     ticked = ws.ticked()
     if not ticked:
         st.info("No run is ticked in the sidebar: tick one there (the classic gap-fillers “Linear · classic” and "
