@@ -636,6 +636,21 @@ class Workspace:
                           protocol=exp.protocol, split=exp.split.kind, rule=report.rule if report else "",
                           block_size=exp.split.block_size, warning=exp.warning())
 
+    def other_split(self, runs: Sequence[Run] | None = None) -> list[str]:
+        """Names of ``runs`` (default: the ticked ones) trained on another protocol or split of this cube than
+        the current one (their checkpoint's ``data_signature``): some of today's test pixels may have been
+        their training pixels, so their scores flatter them."""
+        exp = self.experiment()
+        now = exp.signature()
+        out = []
+        for run in (self.ticked() if runs is None else list(runs)):
+            sig = getattr(run.model, "data_signature", None) or {}
+            if not sig or "protocol" not in sig:
+                continue
+            if any(sig.get(k) != now.get(k) for k in ("protocol", "split", "split_seed", "block_size")):
+                out.append(run.name)
+        return out
+
     # ------------------------------------------------------------------ runs
 
     def runs(self, cube: Cube | None = None) -> list[Run]:

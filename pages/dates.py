@@ -13,6 +13,11 @@ compared = page.runs_or_stop(ws)
 with runs.progress_bar() as progress:
     ev = page.or_stop("The runs cannot be scored on this dataset", lambda: ws.evaluation(compared, progress=progress))
 colors = plots.run_colors([(r.name, r.kind) for r in compared])
+elsewhere = ws.other_split(compared)
+if elsewhere:
+    st.warning(f"{', '.join(elsewhere)}: trained under another protocol or split of this dataset than the one chosen "
+               "on the Train page, so some of these test pixels may have been its training pixels.",
+               icon=":material/warning:")
 
 table = ev.per_date
 per_date = table.drop(index="mean", errors="ignore")

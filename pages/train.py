@@ -7,8 +7,29 @@ from mcnnseq.errors import McnnSeqError
 from mcnnseq.ui import exports, labels, page, plots, presets, runs, state
 
 ws, cube = page.start("Train")
+if cube.demo is None:
+    c1, c2 = st.columns(2)
+    protocols = {"real": "real clouds (default): pixels with complete radar and enough clear NDVI dates",
+                 "paper": "paper: only pixels with a clear NDVI value on every observed date"}
+    splits = {"random": "random pixels", "blocked": "spatially blocked: square blocks go wholly to one set"}
+    chosen = ws.protocol()
+    protocol = c1.radio("Samples (protocol)", list(protocols), format_func=protocols.get,
+                        help="Which pixels train, validate and test. Real clouds: the loss and the scores skip what "
+                             "is missing, and a date seen on few pixels never decides. Paper: §2.2.4, complete "
+                             "series only.",
+                        **state.remember(f"train_protocol:{cube.key}", chosen.protocol, options=list(protocols)))
+    split = c2.radio("Split", list(splits), format_func=splits.get,
+                     help="Blocked: neighbouring pixels (the same field) never sit on both sides of the split, "
+                          "so the test scores say how the model does on places it never saw.",
+                     **state.remember(f"train_split:{cube.key}", chosen.split, options=list(splits)))
+    ws.set_protocol(protocol, split)
+else:
+    st.caption("The demo scene follows the paper's protocol (complete pixels, random split): its comparison with "
+               "the paper and its shipped models need it. Load a file on the **Data** page to choose another.")
 exp = page.or_stop("This dataset cannot be used for training", ws.experiment)
 facts = ws.split_facts()
+if facts.warning:
+    st.warning(facts.warning[:1].upper() + facts.warning[1:], icon=":material/warning:")
 c = st.columns(4)
 c[0].metric("Training pixels", f"{facts.sizes['train']:,}")
 c[1].metric("Validation pixels", f"{facts.sizes['val']:,}")

@@ -427,3 +427,34 @@ def test_classic_gap_fillers_tick_beside_a_network_on_dates_map_and_export(train
     ds = ws.cube.ds
     clear = ~ds["cloud"].values
     np.testing.assert_allclose(scene["Linear · classic"]["ndvi_filled"].values[clear], ds["ndvi"].values[clear])
+
+
+def test_protocol_and_split_are_chosen_on_the_train_page_for_a_file_and_fixed_on_the_demo():
+    from conftest import make_tiny_cube
+
+    at = new_app()
+    open_page(at, "train")
+    assert not [r for r in at.radio if r.key and r.key.startswith("_w_train_protocol")]
+    assert any("paper's protocol" in c.value for c in at.caption)
+    ws = workspace(at)
+    cube = make_tiny_cube(nt=8, ny=12, nx=12, seed=4, cloud_fraction=0.9)
+    ws.use_file(cube, name="clouds.nc")
+    open_page(at, "train")
+    key = f"_w_train_protocol:{ws.cube.key}"
+    assert at.radio(key=key).value == "real" and at.radio(key=f"_w_train_split:{ws.cube.key}").value == "random"
+    real = make_experiment(cube, seed=0, protocol="real")
+    assert at.metric[0].value == f"{real.split.sizes()['train']:,}"
+    warning = " ".join(w.value for w in at.warning)
+    assert "fewer than 500" in warning and "The grid itself is small" in warning  # says why
+    at.radio(key=key).set_value("paper")
+    with fake_map():
+        at.radio(key=f"_w_train_split:{ws.cube.key}").set_value("blocked").run()
+    no_exception(at)
+    paper = make_experiment(cube, seed=0, protocol="paper", split="blocked")
+    assert ws.experiment().protocol == "paper" and ws.experiment().split.kind == "blocked"
+    assert at.metric[0].value == f"{paper.split.sizes()['train']:,}"
+    assert any("blocks" in c.value for c in at.caption)
+    assert "radar-complete pixels were excluded with a missing NDVI value" in " ".join(w.value for w in at.warning)
+    open_page(at, "data")
+    open_page(at, "train")  # the choice persists across pages
+    assert at.radio(key=key).value == "paper"

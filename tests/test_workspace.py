@@ -439,3 +439,19 @@ def test_gap_table_has_both_groupings_per_run():
     days = table.loc[GAP_GROUPS[1]]
     d = ev.by_days[ev.by_days["model"] == run.name]
     np.testing.assert_array_equal(days[(run.name, "n")].to_numpy(float), d["n"].to_numpy(float))
+
+
+def test_runs_trained_under_another_split_are_named():
+    class Trained(Fake):
+        def __init__(self, signature):
+            super().__init__()
+            self.data_signature = signature
+
+    cube = make_tiny_cube(nt=6, ny=10, nx=10, seed=1)
+    ws = new_ws()
+    ws.use_file(cube, name="c.nc")
+    here = ws.add_run(Trained(ws.experiment().signature()), preset="quick", origin="trained")
+    plain = ws.add_run(Fake(), preset="quick", origin="trained")  # no signature: nothing to say
+    assert ws.other_split() == []
+    ws.set_protocol("real", "blocked")
+    assert ws.other_split() == [here.name] and ws.other_split([plain]) == []
