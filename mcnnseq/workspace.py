@@ -124,6 +124,18 @@ class Cube:
         return bool(self.ds.attrs.get("simulated", False)) or self.origin == "demo"
 
     @property
+    def is_points(self) -> bool:
+        """A points cube (a parcel/point table: dims (time, 1, n ids), no raster grid; :mod:`mcnnseq.io.table`)."""
+        from mcnnseq.datacube import is_points
+
+        return is_points(self.ds)
+
+    @property
+    def ids(self) -> list[str]:
+        """The ids of a points cube's points (column index = position), as text; [] for a grid."""
+        return [str(v) for v in self.ds["id"].values] if self.is_points and "id" in self.ds.coords else []
+
+    @property
     def title(self) -> str:
         """The label with the SIMULATED badge where it applies."""
         return f"{self.label} — {defaults.SIMULATED_BADGE}" if self.simulated else self.label
@@ -161,7 +173,7 @@ class Cube:
 
 #: Suffixes a file stem drops (so a download is "cube_ndvi_filled.tif", never "cube.nc_ndvi_filled.tif").
 DATA_SUFFIXES: tuple[str, ...] = (".nc", ".nc4", ".netcdf", ".h5", ".hdf5", ".zarr", ".tif", ".tiff", ".zip", ".csv",
-                                  ".pt", ".gz")
+                                  ".parquet", ".pq", ".pt", ".gz")
 
 
 def file_stem(name: str) -> str:
@@ -940,7 +952,7 @@ class Workspace:
     def pixel_series(self, row: int, col: int, runs: Sequence[Run] = ()) -> PixelSeries:
         """Pixel (``row``, ``col``)'s series and each run's prediction for it (from the scene predictions
         when they are ready, else predicted for this one pixel)."""
-        from mcnnseq.paper import CROP_CLASSES
+        from mcnnseq.datacube import crop_class_names
 
         cube = self.cube
         ds = cube.ds
@@ -965,7 +977,7 @@ class Workspace:
         crop = None
         if "crop" in ds.variables:
             code = int(px["crop"])
-            crop = CROP_CLASSES.get(code, f"class {code}")
+            crop = crop_class_names(ds).get(code, f"class {code}")
         s1 = ([str(pd.Timestamp(t).date()) for t in ds["s1_time"].values] if "s1_time" in ds.coords else None)
         return PixelSeries(row=int(row), col=int(col), dates=cube.dates, s1_dates=s1, vv=vv, vh=vh, ndvi=ndvi,
                            ndvi_true=np.asarray(px["ndvi_true"].values) if cube.has_truth else None,
@@ -1038,9 +1050,10 @@ def _registry_order(models) -> list:
 
 def _crop_view(cube: Cube, exp, by: str, runs: Sequence[Run], profiles: pd.DataFrame, agreement: pd.DataFrame,
                radar: pd.DataFrame) -> CropView:
-    from mcnnseq.paper import CROP_CLASSES
+    from mcnnseq.datacube import crop_class_names
 
     ds = cube.ds
+    crop_names = crop_class_names(ds)  # the cube's own names (a table's), else the paper's classes
     labels_map = np.asarray(ds[by].values)
     test = exp.split.masks()["test"]
     codes, pixels = np.unique(labels_map[labels_map != 0], return_counts=True)
@@ -1048,13 +1061,13 @@ def _crop_view(cube: Cube, exp, by: str, runs: Sequence[Run], profiles: pd.DataF
     n_test = dict(zip(test_codes.tolist(), test_counts.tolist()))
     crop_of: dict[int, str | None] = {}
     if by == "crop":
-        crop_of = {int(c): CROP_CLASSES.get(int(c), f"class {int(c)}") for c in codes}
+        crop_of = {int(c): crop_names.get(int(c), f"class {int(c)}") for c in codes}
     elif "crop" in ds.variables:  # a field's crop: the most common crop code of its pixels
         crops = np.asarray(ds["crop"].values)
         for c in codes:
             vals, counts = np.unique(crops[labels_map == c], return_counts=True)
             code = int(vals[np.argmax(counts)])
-            crop_of[int(c)] = CROP_CLASSES.get(code, f"class {code}") if code != 0 else None
+            crop_of[int(c)] = crop_names.get(code, f"class {code}") if code != 0 else None
     observed = profiles[profiles["model"] == runs[0].name]
     flat = {int(c): bool(np.nanstd(g["obs_mean"]) < FLAT_CURVE_STD) if np.isfinite(g["obs_mean"]).any() else True
             for c, g in observed.groupby(by)}
