@@ -935,9 +935,9 @@ class Workspace:
                 return False
         return True
 
-    def pixel_r2(self, run: Run, *, progress: Progress | None = None) -> np.ndarray:
+    def pixel_r2(self, run: Run, *, progress: Progress | None = None, cube: Cube | None = None) -> np.ndarray:
         """Per-pixel R² over the series (Fig. 15) of ``run`` against the reference NDVI, (y, x)."""
-        cube = self.cube
+        cube = cube or self.cube
         store, key = self._run_slot(cube, run, "r2map")
 
         def make(_: Progress) -> np.ndarray:
@@ -1009,12 +1009,16 @@ class Workspace:
         return self.results.compute((cube.key, "radar", by), make)
 
     def warm_up(self, runs: Sequence[Run], *, cube: Cube | None = None) -> None:
-        """Compute ``runs``' test scores and whole-scene predictions now (for a background thread)."""
+        """Compute ``runs``' whole-scene predictions, per-pixel R² maps and test scores now (for a background
+        thread), in that order: what the Map page needs first (often read from shipped files: quick), then
+        the test-pixel predictions of Dates and Crops."""
         cube = cube or self.cube
+        self._scene(cube, list(runs), None)
+        for run in runs:
+            self.pixel_r2(run, cube=cube)
         X, _obs = self.test_inputs(cube)
         for run in runs:
             self._memo_model(cube, run).warm(X, None, "")
-        self._scene(cube, list(runs), None)
 
 
 #: The two groupings of :func:`gap_table` (the first level of its index).
