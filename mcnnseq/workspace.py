@@ -840,23 +840,19 @@ class Workspace:
                 models[run.name] = memo
             fillers = [r for r in runs if r.uses_ndvi]
             if fillers:
-                expected = ndvi_scoring_rows(obs)
+                total = ndvi_scoring_rows(obs) * len(fillers)
                 done = [0]
-                step = report if report is not None else None
+                report(split, f"Scoring {fillers[0].name} with each observed date hidden in turn")
                 for run in fillers:
                     memo = self._memo_model(cube, run)
 
-                    def on_rows(n: int, _name=run.name) -> None:
+                    def on_rows(n: int, _name: str = run.name) -> None:
                         done[0] += n
-                        frac = min(done[0] / (expected * len(fillers)), 0.99)
-                        if step is not None:
-                            step(split + (1 - split) * frac,
-                                 f"Scoring {_name} with each observed date hidden in turn and artificial gaps")
+                        report(split + (1 - split) * min(done[0] / total, 0.99),
+                               f"Scoring {_name} with each observed date hidden in turn and artificial gaps")
 
                     memo.on_rows = on_rows
                     models[run.name] = memo
-                if step is not None:
-                    step(split, f"Scoring {fillers[0].name} with each observed date hidden in turn")
             ordered = {r.name: models[r.name] for r in runs}
             try:
                 return evaluate(ordered, self.experiment(cube))
