@@ -329,3 +329,39 @@ def test_bad_upload_shows_error_and_keeps_data(browser_page, tmp_path):
     # the cube shown before is still the one shown, summary and map included
     assert page.locator('[data-testid="stSidebarUserContent"]').inner_text() == before
     assert leaflet_state(page)["image_layers"] >= 3
+
+
+def test_parcel_table_upload_draws_points(browser_page, tmp_path):
+    """A long-form CSV of 300 parcels through the table tab: the Data page maps the points (no raster), offline."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_tables", REPO / "tests" / "data" / "make_tables.py")
+    make_tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_tables)
+    table = tmp_path / "parcels.csv"
+    make_tables.parcel_table(300, seed=3).to_csv(table, index=False)
+    page = browser_page
+    if page.locator("h1").first.inner_text().strip() != "Data":
+        _go(page, "Data")
+    expander = page.locator('[data-testid="stExpander"] details').first
+    if expander.get_attribute("open") is None:
+        page.get_by_text("Load data: demo scene or your own cube").click()
+    page.get_by_role("tab", name="Parcel / point table").click()
+    panel = page.locator('[data-testid="stTabPanel"]:visible')
+    panel.locator('input[type="file"]').set_input_files(str(table))
+    page.wait_for_timeout(500)
+    wait_idle(page)
+    panel.get_by_role("button", name="Load this table").click()
+    page.locator('[data-testid="stAlertContentSuccess"]', has_text="Loaded parcels.csv: 300 points").wait_for(
+        timeout=60_000)
+    wait_idle(page)
+    _no_exception(page, "table, Data")
+    frame = page.locator('iframe[title="streamlit_folium.st_folium"]').first.content_frame
+    frame.locator(".leaflet-container").wait_for(state="attached", timeout=30_000)
+    markers = frame.locator("path.leaflet-interactive")
+    deadline = time.monotonic() + 30
+    while markers.count() < 300 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert markers.count() >= 300 and frame.locator("img.leaflet-image-layer").count() == 0  # points, no raster
+    screenshot(page, SHOTS / "table_data.png")
+    assert page.external_requests == []
