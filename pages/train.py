@@ -12,6 +12,8 @@ if cube.demo is None:
     protocols = {"real": "real clouds (default): pixels with complete radar and enough clear NDVI dates",
                  "paper": "paper: only pixels with a clear NDVI value on every observed date"}
     splits = {"random": "random pixels", "blocked": "spatially blocked: square blocks go wholly to one set"}
+    if cube.is_points:  # a table's points have no grid: blocks of consecutive ids would not be places
+        splits = {"random": "random points (a table's points have no grid to cut into blocks)"}
     chosen = ws.protocol()
     protocol = c1.radio("Samples (protocol)", list(protocols), format_func=protocols.get,
                         help="Which pixels train, validate and test. Real clouds: the loss and the scores skip what "
