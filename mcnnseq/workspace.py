@@ -12,6 +12,14 @@ stable ``key``.
 cube, with a stable id (``run-1``, ``run-2``…) and a unique, renamable name made of the model, the
 preset and the origin: "MCNN-Seq · shipped", "MCNN-Seq · quick", a second "MCNN-Seq · quick (2)".
 A new run never replaces another. The user ticks the runs the pages compare (:meth:`Workspace.ticked`).
+The classic gap-fillers (Linear, Whittaker: no training) are runs of every cube, offered unticked
+(:meth:`Workspace.offer_classic`); they predict from the pixel's own observed NDVI and are scored
+leave-one-date-out by :func:`mcnnseq.experiment.evaluate`.
+
+**Protocol.** The demo scene follows the paper's protocol (its comparison and shipped models need it);
+on a loaded file the user chooses the protocol and split (:meth:`Workspace.set_protocol`: real-cloud or
+paper, random or spatially blocked), which drops what depends on the split and keeps the scenes.
+A parcel/point table is a points cube (:attr:`Cube.is_points`): each id is a pixel of a (1, n) grid.
 
 **Results** are memoised in :class:`~mcnnseq.memo.ResultStore`\\ s under keys made of the cube key and
 run ids (never ``id(model)``): test-pixel predictions and whole-scene predictions once per (run, cube),
@@ -22,7 +30,8 @@ one drops the results that carry its name (evaluations, profiles) and relabels t
 
 **Seam for precomputed predictions.** ``precomputed(cube, run)`` (constructor argument) may return
 a finished whole-scene prediction (the :func:`mcnnseq.prediction.predict_cube` dataset) for a run,
-e.g. read from a file shipped with the demo models; the workspace then never predicts that run's scene.
+e.g. read from a file shipped with the demo models (:func:`shipped_precomputed`: the signed files of
+:mod:`mcnnseq.demo_predictions`, stale ones refused); the workspace then never predicts that run's scene.
 """
 
 from __future__ import annotations
