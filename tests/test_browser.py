@@ -118,8 +118,9 @@ def _legend(page, key: str) -> list[str]:
     return [t.strip() for t in chart.evaluate_all("els => els.map(e => e.textContent || '')")]
 
 
-def _train_quick_cnn(page) -> None:
-    """On the Train page: the CNN alone, quick preset cut to 1 epoch; wait for it; check the sidebar's progress."""
+def _train_quick_cnn(page, *, check_bars: bool = True) -> None:
+    """On the Train page: the CNN alone, quick preset cut to 1 epoch; wait for it; check the sidebar's progress
+    (``check_bars``; off where one epoch can end before the first redraw, e.g. the 100 x 100 real cube)."""
     _go(page, "Train")
     models = page.locator('[data-testid="stMain"] [data-testid="stMultiSelect"]').first
     for name in ("MCNN-Seq", "RNN"):
@@ -133,15 +134,16 @@ def _train_quick_cnn(page) -> None:
     epochs.press("Enter")
     wait_idle(page)
     page.get_by_role("button", name="Train", exact=True).click()
-    main_bar = page.locator('[data-testid="stMain"] [data-testid="stProgress"]').first
-    side_bar = page.locator('[data-testid="stSidebar"] [data-testid="stProgress"]').first
-    main_bar.wait_for(timeout=30_000)
-    side_bar.wait_for(timeout=30_000)
-    screenshot(page, SHOTS / "train_running.png")
-    texts = (main_bar.inner_text(), side_bar.inner_text())
-    pct = [int(m.group(1)) for m in (re.search(r"(\d+) %", t) for t in texts) if m]
-    assert all(t.startswith("Training CNN") for t in texts), texts
-    assert len(pct) == 2 and abs(pct[0] - pct[1]) <= 25, texts  # one job, one text, refreshed every second
+    if check_bars:
+        main_bar = page.locator('[data-testid="stMain"] [data-testid="stProgress"]').first
+        side_bar = page.locator('[data-testid="stSidebar"] [data-testid="stProgress"]').first
+        main_bar.wait_for(timeout=30_000)
+        side_bar.wait_for(timeout=30_000)
+        screenshot(page, SHOTS / "train_running.png")
+        texts = (main_bar.inner_text(), side_bar.inner_text())
+        pct = [int(m.group(1)) for m in (re.search(r"(\d+) %", t) for t in texts) if m]
+        assert all(t.startswith("Training CNN") for t in texts), texts
+        assert len(pct) == 2 and abs(pct[0] - pct[1]) <= 25, texts  # one job, one text, refreshed every second
     page.locator('[data-testid="stAlertContentSuccess"]', has_text="new runs").wait_for(timeout=300_000)
     wait_idle(page)
     _no_exception(page, "Train after training")
@@ -290,7 +292,7 @@ def test_real_cube_upload_train_and_true_colour(browser_page):
     assert "true colour (Sentinel-2 B04, B03, B02)" in frame.locator(".leaflet-control-layers-overlays").inner_text()
     assert info["image_layers"] >= 3, info
     screenshot(page, SHOTS / "real_data.png")
-    _train_quick_cnn(page)
+    _train_quick_cnn(page, check_bars=False)  # the demo run checks the bars; one epoch here can end before a redraw
     _visit_all(page, "real cube, quick CNN", shots="real_")
     _go(page, "Map")
     page.get_by_text("On the map (click a pixel)").click()
