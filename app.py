@@ -29,6 +29,7 @@ navigation = st.navigation([
 ws = state.workspace()
 runs.harvest(ws)  # a finished training job's models become runs, whichever page is open
 ws.offer_shipped()  # the shipped demo models, on the scene they were trained on
+ws.offer_classic()  # the classic gap-fillers (no training), unticked: the user ticks them beside the networks
 sidebar.draw(ws)
 runs.warm_up(ws)  # their results, computed in the background
 navigation.run()

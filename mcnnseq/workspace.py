@@ -12,6 +12,14 @@ stable ``key``.
 cube, with a stable id (``run-1``, ``run-2``…) and a unique, renamable name made of the model, the
 preset and the origin: "MCNN-Seq · shipped", "MCNN-Seq · quick", a second "MCNN-Seq · quick (2)".
 A new run never replaces another. The user ticks the runs the pages compare (:meth:`Workspace.ticked`).
+The classic gap-fillers (Linear, Whittaker: no training) are runs of every cube, offered unticked
+(:meth:`Workspace.offer_classic`); they predict from the pixel's own observed NDVI and are scored
+leave-one-date-out by :func:`mcnnseq.experiment.evaluate`.
+
+**Protocol.** The demo scene follows the paper's protocol (its comparison and shipped models need it);
+on a loaded file the user chooses the protocol and split (:meth:`Workspace.set_protocol`: real-cloud or
+paper, random or spatially blocked), which drops what depends on the split and keeps the scenes.
+A parcel/point table is a points cube (:attr:`Cube.is_points`): each id is a pixel of a (1, n) grid.
 
 **Results** are memoised in :class:`~mcnnseq.memo.ResultStore`\\ s under keys made of the cube key and
 run ids (never ``id(model)``): test-pixel predictions and whole-scene predictions once per (run, cube),
@@ -22,7 +30,8 @@ one drops the results that carry its name (evaluations, profiles) and relabels t
 
 **Seam for precomputed predictions.** ``precomputed(cube, run)`` (constructor argument) may return
 a finished whole-scene prediction (the :func:`mcnnseq.prediction.predict_cube` dataset) for a run,
-e.g. read from a file shipped with the demo models; the workspace then never predicts that run's scene.
+e.g. read from a file shipped with the demo models (:func:`shipped_precomputed`: the signed files of
+:mod:`mcnnseq.demo_predictions`, stale ones refused); the workspace then never predicts that run's scene.
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ import xarray as xr
 from mcnnseq import defaults
 from mcnnseq.errors import McnnSeqError
 from mcnnseq.memo import Progress, ResultStore, is_missing, sub_progress
+from mcnnseq.sampling import PROTOCOLS, SPLIT_KINDS
 
 #: A mean NDVI curve whose standard deviation over the dates is below this (NDVI) is *flat*: it varies less
 #: than the noise of a single Sentinel-2 NDVI value (a few hundredths), so an R² against it measures noise
@@ -86,6 +96,27 @@ class DemoSpec:
                 and self.scenario in defaults.PAPER_SCENARIOS)
 
 
+@dataclass(frozen=True)
+class Protocol:
+    """How a cube's samples are chosen (``protocol``: :data:`mcnnseq.sampling.PROTOCOLS`, "real" or
+    "paper") and split (``split``: :data:`mcnnseq.sampling.SPLIT_KINDS`, "random" or "blocked")."""
+
+    protocol: str = "real"
+    split: str = "random"
+
+    def __post_init__(self) -> None:
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {self.protocol!r}")
+        if self.split not in SPLIT_KINDS:
+            raise ValueError(f"split must be one of {', '.join(SPLIT_KINDS)}, got {self.split!r}")
+
+
+#: The demo scene's protocol: the paper's, split at random (its paper comparison and shipped models need it).
+DEMO_PROTOCOL = Protocol("paper", "random")
+#: Results of a run that do not depend on the split (kept when the protocol changes).
+SPLIT_FREE: tuple[str, ...] = ("scene", "r2map")
+
+
 @dataclass(eq=False)
 class Cube:
     """A datacube in the workspace: ``ds`` (see :mod:`mcnnseq.datacube`), its ``key`` and where it came from."""
@@ -100,6 +131,18 @@ class Cube:
     @property
     def simulated(self) -> bool:
         return bool(self.ds.attrs.get("simulated", False)) or self.origin == "demo"
+
+    @property
+    def is_points(self) -> bool:
+        """A points cube (a parcel/point table: dims (time, 1, n ids), no raster grid; :mod:`mcnnseq.io.table`)."""
+        from mcnnseq.datacube import is_points
+
+        return is_points(self.ds)
+
+    @property
+    def ids(self) -> list[str]:
+        """The ids of a points cube's points (column index = position), as text; [] for a grid."""
+        return [str(v) for v in self.ds["id"].values] if self.is_points and "id" in self.ds.coords else []
 
     @property
     def title(self) -> str:
@@ -139,7 +182,7 @@ class Cube:
 
 #: Suffixes a file stem drops (so a download is "cube_ndvi_filled.tif", never "cube.nc_ndvi_filled.tif").
 DATA_SUFFIXES: tuple[str, ...] = (".nc", ".nc4", ".netcdf", ".h5", ".hdf5", ".zarr", ".tif", ".tiff", ".zip", ".csv",
-                                  ".pt", ".gz")
+                                  ".parquet", ".pq", ".pt", ".gz")
 
 
 def file_stem(name: str) -> str:
@@ -308,15 +351,27 @@ class SplitFacts:
     dates_without_observation: list[str]
     has_truth: bool
     inherited: bool  #: the split comes from the 50 % scene (the demo's 70 % scenario)
+    protocol: str = "paper"  #: "real" or "paper" (:data:`mcnnseq.sampling.PROTOCOLS`)
+    split: str = "random"  #: "random" or "blocked"
+    rule: str = ""  #: the sample rule in words (:attr:`mcnnseq.sampling.SampleReport.rule`)
+    block_size: int | None = None
+    warning: str | None = None  #: fewer than 500 training pixels, and why
 
     def text(self) -> str:
         """How the samples were chosen, in the user's words, for this cube."""
         n_obs = self.n_dates - len(self.dates_without_observation)
-        complete = ("whose radar is complete and whose NDVI is observed on every date"
-                    if not self.dates_without_observation else
-                    f"whose radar is complete and whose NDVI is observed on each of the {n_obs} dates that have "
-                    "any optical observation")
-        parts = [f"Samples are the pixels {complete}, split at random (seed {defaults.SPLIT_SEED}) "
+        if self.protocol == "paper":
+            complete = ("whose radar is complete and whose NDVI is observed on every date"
+                        if not self.dates_without_observation else
+                        f"whose radar is complete and whose NDVI is observed on each of the {n_obs} dates that have "
+                        "any optical observation")
+        else:
+            complete = "with " + (self.rule.split(": ", 1)[-1] if self.rule else "complete radar and enough clear "
+                                  "NDVI dates") + " (real-cloud protocol; the loss and the scores skip what is missing)"
+        how = ("at random" if self.split == "random" else
+               "in square blocks" + (f" of {self.block_size} x {self.block_size} pixels" if self.block_size else "")
+               + " that go wholly to one set (spatially blocked)")
+        parts = [f"Samples are the pixels {complete}, split {how} (seed {defaults.SPLIT_SEED}) "
                  "55 / 15 / 30 % into training, validation and test (paper §2.2.4, Table 2)."]
         if self.dates_without_observation:
             parts.append(f"The {len(self.dates_without_observation)} date(s) with no optical value at all "
@@ -372,6 +427,14 @@ def predict_in_chunks(model: Any, X: np.ndarray, ndvi: np.ndarray | None = None,
     return np.concatenate(parts, axis=0)
 
 
+def ndvi_scoring_rows(observed: np.ndarray, k_max: int = 4) -> int:
+    """About how many series :func:`mcnnseq.experiment.evaluate` predicts for a model that uses the NDVI
+    on test pixels with ``observed`` (n, T) NDVI: all of them, one copy per observed entry
+    (leave-one-date-out) and up to ``k_max`` artificial-gap copies per pixel (a progress bar's total)."""
+    obs = np.asarray(observed)
+    return int(obs.shape[0] * (1 + k_max) + np.isfinite(obs).sum()) or 1
+
+
 class _MemoModel:
     """A model whose predictions are memoised by input content (so an evaluation never predicts twice)."""
 
@@ -380,6 +443,8 @@ class _MemoModel:
 
         self._model, self._store, self._prefix, self.name = model, store, prefix, name
         self.uses_ndvi = uses_ndvi(model)
+        #: ``on_rows(n)`` after each prediction of n series (the evaluation's progress for NDVI-using models)
+        self.on_rows: Callable[[int], None] | None = None
 
     def _key(self, X: np.ndarray, ndvi: np.ndarray | None) -> tuple:
         return self._prefix + ("predict", _digest(np.asarray(X)),
@@ -398,7 +463,10 @@ class _MemoModel:
     def predict(self, X: np.ndarray, ndvi: np.ndarray | None = None, **_: Any) -> np.ndarray:
         if not self.uses_ndvi:
             ndvi = None
-        return self._store.compute(self._key(X, ndvi), lambda p: predict_in_chunks(self._model, X, ndvi))
+        out = self._store.compute(self._key(X, ndvi), lambda p: predict_in_chunks(self._model, X, ndvi))
+        if self.on_rows is not None:
+            self.on_rows(int(X.shape[0]))
+        return out
 
 
 def _relabel(ds: xr.Dataset, stored_name: str, name: str) -> xr.Dataset:
@@ -412,6 +480,40 @@ def _relabel(ds: xr.Dataset, stored_name: str, name: str) -> xr.Dataset:
         if isinstance(text, str):
             var.attrs = {**var.attrs, "long_name": text.replace(stored_name, name)}
     return out
+
+
+def shipped_precomputed(load: Callable[[str, xr.Dataset], Mapping[str, xr.Dataset] | None] | None = None
+                        ) -> PrecomputedPredictions:
+    """A ``precomputed(cube, run)`` (see the module docstring) serving the shipped demo models' whole-scene
+    predictions from the signed files beside them (:func:`mcnnseq.demo_predictions.load_demo_predictions`).
+
+    The file of a demo cube is read (and its signature checked against the cube and the checkpoints)
+    once per cube; a stale or missing file gives None, so the workspace predicts as before. Only runs
+    of origin "shipped" on the scene the shipped models were trained on are served, by model kind.
+    ``load(scenario, ds)`` replaces the loader (tests).
+    """
+    import threading
+
+    lock = threading.Lock()
+    loaded: dict[str, Mapping[str, xr.Dataset] | None] = {}
+
+    def default_load(scenario: str, ds: xr.Dataset):
+        from mcnnseq.demo_predictions import load_demo_predictions
+
+        return load_demo_predictions(scenario, ds)
+
+    loader = load or default_load
+
+    def precomputed(cube: Cube, run: Run) -> xr.Dataset | None:
+        if run.origin != "shipped" or cube.demo is None or not cube.demo.has_shipped_models:
+            return None
+        with lock:  # one reader per cube; the others wait for its result
+            if cube.key not in loaded:
+                loaded[cube.key] = loader(cube.demo.scenario, cube.ds)
+            scenes = loaded[cube.key]
+        return None if scenes is None else scenes.get(run.kind)
+
+    return precomputed
 
 
 def _default_simulate(spec: DemoSpec) -> xr.Dataset:
@@ -454,6 +556,8 @@ class Workspace:
         self._unticked: set[str] = set()
         self._ids = itertools.count(1)
         self._shipped: dict[str, str | None] = {}  # cube key -> message (None = offered fine)
+        self._classic: set[str] = set()  # cube keys whose classic gap-fillers were offered
+        self._protocols: dict[str, Protocol] = {}  # file cube key -> the protocol chosen for it
         self._active_key: str | None = None
 
     # ------------------------------------------------------------------ cubes
@@ -512,9 +616,38 @@ class Workspace:
     def _forget_other_cubes(self, key: str) -> None:
         self.results.discard(lambda k: isinstance(k, tuple) and k[0] != key)
 
+    def protocol(self, cube: Cube | None = None) -> Protocol:
+        """How the samples of ``cube`` are chosen and split: the paper's on the demo scene (its paper
+        comparison and shipped models need it), the user's choice on a file (default real-cloud, random)."""
+        cube = cube or self.cube
+        if cube.demo is not None:
+            return DEMO_PROTOCOL
+        return self._protocols.get(cube.key, Protocol())
+
+    def set_protocol(self, protocol: str = "real", split: str = "random") -> bool:
+        """Choose the protocol and split of the shown file cube; True when it changed.
+
+        The experiment and every result that depends on the split (test scores, evaluations, crop
+        profiles) are dropped; whole-scene predictions and the runs stay. The demo keeps the paper's.
+        """
+        cube = self.cube
+        chosen = Protocol(protocol, split)
+        if cube.demo is not None:
+            if chosen != DEMO_PROTOCOL:
+                raise ValueError("the demo scene follows the paper protocol (its paper comparison and shipped "
+                                 "models need it); load a file to choose another")
+            return False
+        if chosen == self.protocol(cube):
+            return False
+        self._protocols[cube.key] = chosen
+        self.results.discard(lambda k: isinstance(k, tuple) and k[0] == cube.key
+                             and not (len(k) > 3 and k[1] == "run" and k[3] in SPLIT_FREE))
+        return True
+
     def experiment(self, cube: Cube | None = None):
         """The cube's :class:`mcnnseq.experiment.Experiment` (split seeded; the 70 % demo inherits the 50 % split)."""
         cube = cube or self.cube
+        chosen = self.protocol(cube)
 
         def make(_: Progress):
             from mcnnseq.experiment import make_experiment
@@ -524,18 +657,35 @@ class Workspace:
             if cube.demo is not None and cube.demo.scenario == "70%":
                 spec50 = DemoSpec(cube.demo.size, cube.demo.seed, "50%")
                 base = split_pixels(self._simulate(spec50), seed=defaults.SPLIT_SEED)
-            # the demo exists for the paper comparison (its shipped models were trained on the paper split)
-            protocol = "paper" if cube.demo is not None else "real"
-            return make_experiment(cube.ds, seed=defaults.SPLIT_SEED, base=base, protocol=protocol)
+                return make_experiment(cube.ds, seed=defaults.SPLIT_SEED, base=base, protocol="paper")
+            return make_experiment(cube.ds, seed=defaults.SPLIT_SEED, protocol=chosen.protocol, split=chosen.split)
 
-        return self.results.compute((cube.key, "experiment"), make)
+        return self.results.compute((cube.key, "experiment", chosen.protocol, chosen.split), make)
 
     def split_facts(self) -> SplitFacts:
         cube = self.cube
         exp = self.experiment(cube)
+        report = exp.samples
         return SplitFacts(sizes=exp.split.sizes(), n_dates=cube.ds.sizes["time"],
                           dates_without_observation=list(cube.summary.dates_without_observation),
-                          has_truth=cube.has_truth, inherited=cube.demo is not None and cube.demo.scenario == "70%")
+                          has_truth=cube.has_truth, inherited=cube.demo is not None and cube.demo.scenario == "70%",
+                          protocol=exp.protocol, split=exp.split.kind, rule=report.rule if report else "",
+                          block_size=exp.split.block_size, warning=exp.warning())
+
+    def other_split(self, runs: Sequence[Run] | None = None) -> list[str]:
+        """Names of ``runs`` (default: the ticked ones) trained on another protocol or split of this cube than
+        the current one (their checkpoint's ``data_signature``): some of today's test pixels may have been
+        their training pixels, so their scores flatter them."""
+        exp = self.experiment()
+        now = exp.signature()
+        out = []
+        for run in (self.ticked() if runs is None else list(runs)):
+            sig = getattr(run.model, "data_signature", None) or {}
+            if not sig or "protocol" not in sig:
+                continue
+            if any(sig.get(k) != now.get(k) for k in ("protocol", "split", "split_seed", "block_size")):
+                out.append(run.name)
+        return out
 
     # ------------------------------------------------------------------ runs
 
@@ -639,6 +789,21 @@ class Workspace:
                 self._shipped[cube.key] = None
         return self._shipped[cube.key]
 
+    def offer_classic(self) -> list[Run]:
+        """Add the classic gap-fillers (:data:`mcnnseq.models.registry.GAP_FILLERS`: "Linear · classic",
+        "Whittaker · classic") as runs of the shown cube, once per cube, unticked: they need no training
+        and the user ticks them beside the networks. Returns the runs added now."""
+        cube = self.cube
+        if cube.key in self._classic:
+            return []
+        from mcnnseq.models.registry import GAP_FILLERS, build_gap_filler
+
+        self._classic.add(cube.key)
+        return [self.add_run(build_gap_filler(name, dates=cube.ds["time"].values), preset="classic",
+                             origin="classic", cube_key=cube.key, tick=False,
+                             description=f"{spec.description} (no training; scored leave-one-date-out)")
+                for name, spec in GAP_FILLERS.items()]
+
     # ------------------------------------------------------------------ result keys
 
     def _run_slot(self, cube: Cube, run: Run, what: str, *extra: Any) -> tuple[ResultStore, tuple]:
@@ -673,7 +838,8 @@ class Workspace:
             _x, obs = pixel_series(exp.ds, exp.split.test, target="ndvi")
             return X, obs
 
-        return self.results.compute((cube.key, "test_inputs"), make)
+        chosen = self.protocol(cube)
+        return self.results.compute((cube.key, "test_inputs", chosen.protocol, chosen.split), make)
 
     def evaluation(self, runs: Sequence[Run] | None = None, *, progress: Progress | None = None):
         """The :class:`mcnnseq.experiment.Evaluation` of ``runs`` (default: the ticked ones), by run name.
@@ -688,12 +854,35 @@ class Workspace:
 
             X, obs = self.test_inputs(cube)
             models = {}
-            for i, run in enumerate(runs):
+            radar = [r for r in runs if not r.uses_ndvi]
+            # runs that use the NDVI are scored inside evaluate() (leave-one-date-out, artificial gaps)
+            split = len(radar) / len(runs)
+            for i, run in enumerate(radar):
                 memo = self._memo_model(cube, run)
-                memo.warm(X, sub_progress(report, i / len(runs), (i + 1) / len(runs)),
+                memo.warm(X, sub_progress(report, split * i / len(radar), split * (i + 1) / len(radar)),
                           f"Scoring {run.name} on the test pixels")
                 models[run.name] = memo
-            return evaluate(models, self.experiment(cube))
+            fillers = [r for r in runs if r.uses_ndvi]
+            if fillers:
+                total = ndvi_scoring_rows(obs) * len(fillers)
+                done = [0]
+                report(split, f"Scoring {fillers[0].name} with each observed date hidden in turn")
+                for run in fillers:
+                    memo = self._memo_model(cube, run)
+
+                    def on_rows(n: int, _name: str = run.name) -> None:
+                        done[0] += n
+                        report(split + (1 - split) * min(done[0] / total, 0.99),
+                               f"Scoring {_name} with each observed date hidden in turn and artificial gaps")
+
+                    memo.on_rows = on_rows
+                    models[run.name] = memo
+            ordered = {r.name: models[r.name] for r in runs}
+            try:
+                return evaluate(ordered, self.experiment(cube))
+            finally:
+                for memo in ordered.values():
+                    memo.on_rows = None
 
         return self.results.compute(self._set_key(cube, runs, "evaluation"), make, progress)
 
@@ -766,9 +955,9 @@ class Workspace:
                 return False
         return True
 
-    def pixel_r2(self, run: Run, *, progress: Progress | None = None) -> np.ndarray:
+    def pixel_r2(self, run: Run, *, progress: Progress | None = None, cube: Cube | None = None) -> np.ndarray:
         """Per-pixel R² over the series (Fig. 15) of ``run`` against the reference NDVI, (y, x)."""
-        cube = self.cube
+        cube = cube or self.cube
         store, key = self._run_slot(cube, run, "r2map")
 
         def make(_: Progress) -> np.ndarray:
@@ -783,7 +972,7 @@ class Workspace:
     def pixel_series(self, row: int, col: int, runs: Sequence[Run] = ()) -> PixelSeries:
         """Pixel (``row``, ``col``)'s series and each run's prediction for it (from the scene predictions
         when they are ready, else predicted for this one pixel)."""
-        from mcnnseq.paper import CROP_CLASSES
+        from mcnnseq.datacube import crop_class_names
 
         cube = self.cube
         ds = cube.ds
@@ -808,7 +997,7 @@ class Workspace:
         crop = None
         if "crop" in ds.variables:
             code = int(px["crop"])
-            crop = CROP_CLASSES.get(code, f"class {code}")
+            crop = crop_class_names(ds).get(code, f"class {code}")
         s1 = ([str(pd.Timestamp(t).date()) for t in ds["s1_time"].values] if "s1_time" in ds.coords else None)
         return PixelSeries(row=int(row), col=int(col), dates=cube.dates, s1_dates=s1, vv=vv, vh=vh, ndvi=ndvi,
                            ndvi_true=np.asarray(px["ndvi_true"].values) if cube.has_truth else None,
@@ -840,12 +1029,39 @@ class Workspace:
         return self.results.compute((cube.key, "radar", by), make)
 
     def warm_up(self, runs: Sequence[Run], *, cube: Cube | None = None) -> None:
-        """Compute ``runs``' test scores and whole-scene predictions now (for a background thread)."""
+        """Compute ``runs``' whole-scene predictions, per-pixel R² maps and test scores now (for a background
+        thread), in that order: what the Map page needs first (often read from shipped files: quick), then
+        the test-pixel predictions of Dates and Crops."""
         cube = cube or self.cube
+        self._scene(cube, list(runs), None)
+        for run in runs:
+            self.pixel_r2(run, cube=cube)
         X, _obs = self.test_inputs(cube)
         for run in runs:
             self._memo_model(cube, run).warm(X, None, "")
-        self._scene(cube, list(runs), None)
+
+
+#: The two groupings of :func:`gap_table` (the first level of its index).
+GAP_GROUPS: tuple[str, str] = ("consecutive missing dates", "days since the last clear observation")
+
+
+def gap_table(evaluation) -> pd.DataFrame:
+    """Error by gap length of an :class:`mcnnseq.experiment.Evaluation`, one row per gap length (1, 2 …) and
+    per bucket of days since the last clear observation ("1–20" …), index ``(grouping, value)`` with the
+    groupings :data:`GAP_GROUPS`; columns ``(run, "r2"|"rmse"|"n")`` in the evaluation's run order
+    (``n``: hidden values scored; R²/RMSE NaN below :data:`mcnnseq.experiment.MIN_SCORED`)."""
+    parts = []
+    for frame, column, group in ((evaluation.by_gap, "k", GAP_GROUPS[0]), (evaluation.by_days, "bucket", GAP_GROUPS[1])):
+        f = frame.copy()
+        f[column] = [str(int(v)) if column == "k" else str(v) for v in f[column]]
+        order = list(dict.fromkeys(f[column]))
+        wide = f.pivot(index=column, columns="model", values=["r2", "rmse", "n"]).reindex(order)
+        wide.index = pd.MultiIndex.from_tuples([(group, v) for v in wide.index], names=["grouping", "gap"])
+        parts.append(wide)
+    table = pd.concat(parts)
+    table.columns = pd.MultiIndex.from_tuples([(m, k) for k, m in table.columns])
+    runs = list(evaluation.predictions)
+    return table[[(m, k) for m in runs for k in ("r2", "rmse", "n") if (m, k) in table.columns]]
 
 
 def _registry_order(models) -> list:
@@ -858,9 +1074,10 @@ def _registry_order(models) -> list:
 
 def _crop_view(cube: Cube, exp, by: str, runs: Sequence[Run], profiles: pd.DataFrame, agreement: pd.DataFrame,
                radar: pd.DataFrame) -> CropView:
-    from mcnnseq.paper import CROP_CLASSES
+    from mcnnseq.datacube import crop_class_names
 
     ds = cube.ds
+    crop_names = crop_class_names(ds)  # the cube's own names (a table's), else the paper's classes
     labels_map = np.asarray(ds[by].values)
     test = exp.split.masks()["test"]
     codes, pixels = np.unique(labels_map[labels_map != 0], return_counts=True)
@@ -868,13 +1085,13 @@ def _crop_view(cube: Cube, exp, by: str, runs: Sequence[Run], profiles: pd.DataF
     n_test = dict(zip(test_codes.tolist(), test_counts.tolist()))
     crop_of: dict[int, str | None] = {}
     if by == "crop":
-        crop_of = {int(c): CROP_CLASSES.get(int(c), f"class {int(c)}") for c in codes}
+        crop_of = {int(c): crop_names.get(int(c), f"class {int(c)}") for c in codes}
     elif "crop" in ds.variables:  # a field's crop: the most common crop code of its pixels
         crops = np.asarray(ds["crop"].values)
         for c in codes:
             vals, counts = np.unique(crops[labels_map == c], return_counts=True)
             code = int(vals[np.argmax(counts)])
-            crop_of[int(c)] = CROP_CLASSES.get(code, f"class {code}") if code != 0 else None
+            crop_of[int(c)] = crop_names.get(code, f"class {code}") if code != 0 else None
     observed = profiles[profiles["model"] == runs[0].name]
     flat = {int(c): bool(np.nanstd(g["obs_mean"]) < FLAT_CURVE_STD) if np.isfinite(g["obs_mean"]).any() else True
             for c, g in observed.groupby(by)}

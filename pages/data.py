@@ -8,7 +8,7 @@ from mcnnseq import defaults
 from mcnnseq.datacube import reference_ndvi
 from mcnnseq.errors import McnnSeqError
 from mcnnseq.ui import maps, page, plots, state, truecolor, upload
-from mcnnseq.ui.raster import GridGeometry
+from mcnnseq.ui.raster import GridGeometry, PointPlaces
 from mcnnseq.workspace import DemoSpec, file_key
 
 ws, cube = page.start("Data", caption=None)
@@ -81,6 +81,22 @@ def _load_geotiffs() -> None:
     state.set_message("success", f"Loaded {name}.")
 
 
+def _load_table() -> None:
+    f = st.session_state.get("data_table_file")
+    if f is None:
+        state.set_message("warning", "Choose a CSV or Parquet table first.")
+        return
+    options = {"crs": (st.session_state.get("data_table_crs") or "").strip() or None,
+               "sigma0": st.session_state.get("data_table_sigma0", "auto")}
+    try:
+        ds_new = upload.load_table(upload.Upload(f.name, f.getvalue()), options=options)
+    except McnnSeqError as err:
+        _failed("the table", err)
+        return
+    ws.use_file(ds_new, name=f.name, key=file_key(f.name, f.getvalue()))
+    state.set_message("success", f"Loaded {f.name}: {ds_new.sizes['x']:,} points, {ds_new.sizes['time']} dates.")
+
+
 def _decode_widgets(prefix: str) -> None:
     f = upload.FORM
     with st.expander("Decoding options (e.g. for an openEO export)"):
@@ -96,7 +112,8 @@ def _decode_widgets(prefix: str) -> None:
 
 spec = ws.demo_spec
 with st.expander("Load data: demo scene or your own cube", expanded=False):
-    tab_demo, tab_nc, tab_tif = st.tabs(["Demo scene (simulated)", "NetCDF cube", "GeoTIFF stacks"])
+    tab_demo, tab_nc, tab_tif, tab_table = st.tabs(["Demo scene (simulated)", "NetCDF cube", "GeoTIFF stacks",
+                                                    "Parcel / point table"])
     with tab_demo:
         c1, c2 = st.columns(2)
         c1.number_input("Size (pixels per side, 10 m each)", min_value=10, max_value=1000, step=10, value=spec.size,
@@ -123,6 +140,18 @@ with st.expander("Load data: demo scene or your own cube", expanded=False):
         c2.file_uploader("Crop classes (optional, one band)", type=["tif", "tiff"], key="data_tif_crop")
         _decode_widgets("data_tif")
         st.button("Load these GeoTIFFs", on_click=_load_geotiffs, key="data_tif_go", type="primary")
+    with tab_table:
+        st.caption("Long form, one row per id and date (an Earth Engine or openEO export of parcel or point series): "
+                   "`id`, `date`, `vv`, `vh` (dB or linear σ0), `ndvi` (empty where cloudy), optional `crop` and "
+                   "`lon`/`lat` (or `x`/`y` with their CRS). Radar and optical rows may have dates of their own; each "
+                   "id is one sample. See docs/data-formats.md.")
+        st.file_uploader("CSV or Parquet table", type=list(upload.TABLE_TYPES), key="data_table_file")
+        c1, c2 = st.columns(2)
+        c1.text_input("CRS of the x/y columns (if the table has x/y, not lon/lat)", placeholder="e.g. EPSG:32631",
+                      key="data_table_crs")
+        c2.selectbox("Radar values are", ["auto", "db", "linear"], key="data_table_sigma0",
+                     format_func=upload.FORM.get)
+        st.button("Load this table", on_click=_load_table, key="data_table_go", type="primary")
 
 
 # ----------------------------------------------------------------------------------------- summary
@@ -131,7 +160,11 @@ summary = cube.summary
 t, ny, nx = summary.shape
 st.subheader("Summary")
 c = st.columns(4)
-c[0].metric("Grid", f"{ny} x {nx} px", f"{abs(summary.resolution[0]):g} m pixels", delta_color="off", delta_arrow="off")
+if cube.is_points:
+    c[0].metric("Points", f"{nx:,}", "parcel / point table, one sample per id", delta_color="off", delta_arrow="off")
+else:
+    c[0].metric("Grid", f"{ny} x {nx} px", f"{abs(summary.resolution[0]):g} m pixels", delta_color="off",
+                delta_arrow="off")
 c[1].metric("Dates", t, f"{summary.dates[0]} … {summary.dates[-1]}", delta_color="off", delta_arrow="off")
 no_obs = summary.dates_without_observation
 n_seen = t - len(no_obs)
@@ -142,11 +175,17 @@ c[2].metric("Pixels with a gap", f"{100 * cube.pixels_with_a_gap:.0f} %",
                  + (f". A date with no optical value at all leaves a gap in every pixel; on the {n_seen} observed "
                     f"dates, {100 * summary.pixels_with_a_cloud:.0f} % of the pixels are cloudy at least once."
                     if no_obs else "."))
-c[3].metric("Crop map", "yes" if summary.has_crop else "no",
-            "true colour: own bands" if truecolor.has_bands(ds) else "true colour: simulated" if cube.simulated
-            else "no true-colour bands", delta_color="off", delta_arrow="off")
-st.caption(f"CRS {summary.crs}; bounds (left, bottom, right, top) "
-           + ", ".join(f"{b:.0f}" for b in summary.bounds) + " m")
+if cube.is_points:
+    c[3].metric("Crop labels", "yes" if summary.has_crop else "no", "points with a place: "
+                + (f"{int(PointPlaces.from_cube(ds).located.sum()):,}" if PointPlaces.from_cube(ds) else "none"),
+                delta_color="off", delta_arrow="off")
+    st.caption(f"Coordinates: {summary.crs}. " + str(ds.attrs.get("pairing", "")))
+else:
+    c[3].metric("Crop map", "yes" if summary.has_crop else "no",
+                "true colour: own bands" if truecolor.has_bands(ds) else "true colour: simulated" if cube.simulated
+                else "no true-colour bands", delta_color="off", delta_arrow="off")
+    st.caption(f"CRS {summary.crs}; bounds (left, bottom, right, top) "
+               + ", ".join(f"{b:.0f}" for b in summary.bounds) + " m")
 if no_obs:
     st.warning("No optical observation at all on " + ", ".join(no_obs) + ": these dates are predicted but never scored.")
 ranges = pd.DataFrame({name: {"min": lo, "median": summary.medians[name], "max": hi,
@@ -156,6 +195,42 @@ cl, cr = st.columns([1, 2])
 cl.dataframe(ranges, width="stretch")
 cr.plotly_chart(plots.cloud_fraction_chart(summary.dates, summary.cloud_fraction_per_date, simulated=cube.simulated),
                 width="stretch", key="data_cloud_chart")
+
+
+# ----------------------------------------------------------------------------------------- points
+
+if cube.is_points:
+    st.subheader("Map of the points")
+    frac = np.asarray(summary.cloud_fraction_per_date)
+    partly = np.flatnonzero((frac > 0.02) & (frac < 0.95))
+    date = st.select_slider("Date", options=summary.dates,
+                            **state.remember(f"data_date:{cube.key}", summary.dates[int(partly[0]) if partly.size
+                                                                                    else 0], options=summary.dates))
+    ti = summary.dates.index(date)
+    ids = cube.ids
+    index_key = f"data_point:{cube.key}"
+    state.set_choice(index_key, int(min(max(state.choice(index_key, 0), 0), len(ids) - 1)))
+    places = PointPlaces.from_cube(ds)
+    observed = np.where(np.asarray(ds["cloud"].isel(time=ti).values), np.nan,
+                        np.asarray(ds["ndvi"].isel(time=ti).values)).reshape(-1)
+    if places is None:
+        st.info("This table has no coordinates (`lon`/`lat`, or `x`/`y` with their CRS): no map, choose a point by "
+                "its id below.", icon=":material/info:")
+    else:
+        m = maps.new_points_map(places)
+        maps.add_points(m, places, observed, name=f"observed NDVI {date}")
+        maps.show_point_map(m, places, index_key=index_key, key=f"data_points_map:{cube.key}",
+                            click_key=f"data_points_click:{cube.key}", height=430,
+                            legend_label=f"Observed NDVI {date} (hollow grey: cloudy or no value, "
+                                         f"{100 * frac[ti]:.0f} % of the points); click a point for its series")
+    st.subheader("One point's series")
+    pick = st.selectbox("Point (id)", list(range(len(ids))), format_func=lambda i: ids[i], **state.remember(index_key))
+    px = ws.pixel_series(0, int(pick))
+    fig = plots.pixel_series_figure(px.dates, vv=px.vv, vh=px.vh, ndvi=px.ndvi, ndvi_true=px.ndvi_true,
+                                    s1_dates=px.s1_dates, simulated=cube.simulated,
+                                    title=f"Point {ids[pick]}" + (f" — {px.crop}" if px.crop else ""))
+    st.plotly_chart(fig, width="stretch", key="data_pixel_chart")
+    st.stop()
 
 
 # ----------------------------------------------------------------------------------------- map preview

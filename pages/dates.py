@@ -13,12 +13,18 @@ compared = page.runs_or_stop(ws)
 with runs.progress_bar() as progress:
     ev = page.or_stop("The runs cannot be scored on this dataset", lambda: ws.evaluation(compared, progress=progress))
 colors = plots.run_colors([(r.name, r.kind) for r in compared])
+elsewhere = ws.other_split(compared)
+if elsewhere:
+    st.warning(f"{', '.join(elsewhere)}: trained under another protocol or split of this dataset than the one chosen "
+               "on the Train page, so some of these test pixels may have been its training pixels.",
+               icon=":material/warning:")
 
 table = ev.per_date
 per_date = table.drop(index="mean", errors="ignore")
 per_date.index = pd.DatetimeIndex(per_date.index)
 dates = [str(d.date()) for d in per_date.index]
 
+from mcnnseq.experiment import MIN_SCORED  # noqa: E402
 from mcnnseq.paper import S2_DATES, table4  # noqa: E402
 
 paper_dates = tuple(dates) == tuple(S2_DATES)
@@ -49,6 +55,28 @@ shown.columns = [f"{m} {'R²' if k == 'r2' else 'RMSE'}" for m, k in shown.colum
 st.dataframe(shown.style.format("{:.4f}", na_rep="—"), width="stretch", height=35 * (len(shown) + 1) + 3,
              key="dates_table")
 st.caption("Dates with no truth show — (predicted, never scored); the mean row averages the scored dates.")
+
+st.subheader("Error by gap length")
+from mcnnseq.workspace import GAP_GROUPS, gap_table  # noqa: E402
+
+if ev.by_gap.empty or not np.isfinite(ev.by_gap[["r2", "rmse"]].to_numpy(float)).any():
+    st.info("No test pixel has enough observed dates to hide a gap on it (at least two others must stay observed).")
+else:
+    st.plotly_chart(plots.gap_chart(ev.by_gap, ev.by_days, metric=metric, simulated=cube.simulated, colors=colors),
+                    width="stretch", key="dates_gap_chart")
+    gaps = gap_table(ev)
+    shown_gaps = gaps[[c for c in gaps.columns if c[1] in ("r2", "rmse")]].astype(float)
+    shown_gaps.columns = [f"{m} {'R²' if k == 'r2' else 'RMSE'}" for m, k in shown_gaps.columns]
+    shown_gaps.index = [f"{v} date{'s' if v != '1' else ''} missing" if g == GAP_GROUPS[0]
+                        else (f"{v} days since clear" if v[0].isdigit() or v[0] == ">" else v)
+                        for g, v in gaps.index]
+    st.dataframe(shown_gaps.style.format("{:.4f}", na_rep="—"), width="stretch", key="dates_gap_table")
+    first = gaps.columns[0][0]
+    st.caption("On each test pixel, k consecutive **observed** dates (k = 1 … 4, where the series allows) are hidden "
+               "(seeded), the runs predict them, and the hidden values are the truth: runs that fill from the NDVI "
+               "(the classic gap-fillers) see the rest of the series, radar-only networks need none. Right: the same "
+               "hidden values by days from the last clear date before the gap. — : fewer than "
+               f"{int(MIN_SCORED)} hidden values (counts: {', '.join(f'{v}: {int(n):,}' for (_, v), n in zip(gaps.index, gaps[(first, 'n')]))}).")
 
 st.subheader("One date")
 scored = [d for d, n in zip(dates, np.isfinite(ev.truth).sum(axis=0)) if n > 0]

@@ -24,8 +24,12 @@ with c1:
     download("Cube as NetCDF", lambda: exports.netcdf_bytes(ds, name=f"{stem}.nc"),
              exports.file_name(stem, suffix=".nc"), "application/x-netcdf", "export_cube_nc")
 with c2:
-    download("Cube as GeoTIFF stack (zip)", lambda: exports.geotiff_stack_zip(ds, folder=stem),
-             exports.file_name(stem, "geotiff", suffix=".zip"), "application/zip", "export_cube_tif")
+    if cube.is_points:  # a parcel/point table has no raster grid: it goes back out as a table
+        download("Table as CSV", lambda: exports.table_file(ds, "csv"), exports.file_name(stem, suffix=".csv"),
+                 "text/csv", "export_cube_csv")
+    else:
+        download("Cube as GeoTIFF stack (zip)", lambda: exports.geotiff_stack_zip(ds, folder=stem),
+                 exports.file_name(stem, "geotiff", suffix=".zip"), "application/zip", "export_cube_tif")
 st.caption("NetCDF files follow the CF-1.9 conventions (CRS in `spatial_ref`, named by every variable's "
            "`grid_mapping`), so QGIS, GDAL and xarray + rioxarray place them; GeoTIFFs have one band per date."
            + (" The demo cube is SIMULATED; its files say so in their attributes." if cube.simulated else ""))
@@ -41,10 +45,29 @@ st.subheader("Predicted and gap-filled NDVI")
 st.caption("`ndvi_pred`: the model's NDVI on every date; `ndvi_filled`: observed where clear, predicted under "
            "clouds. GeoTIFFs have one band per date (dates in the band descriptions) and the input's CRS and "
            "transform.")
+if cube.is_points:
+    st.caption("A parcel/point table goes back out in its own long form, one row per id and date: `vv`, `vh`, "
+               "`ndvi` (observed), `ndvi_pred` and `ndvi_filled`, with the id's crop and place.")
 for r in compared:
     pred = scene[r.name]
     s = exports.slug(r.name)
     c = st.columns(3)
+    if cube.is_points:
+        with c[0]:
+            download(f"{r.name}: gap-filled table (CSV)", lambda p=pred: exports.table_file(p, "csv", cube=ds),
+                     exports.file_name(stem, r.name, "ndvi_filled", suffix=".csv"), "text/csv", f"export_fill_csv_{s}")
+        with c[1]:
+            download(f"{r.name}: gap-filled table (Parquet)",
+                     lambda p=pred: exports.table_file(p, "parquet", cube=ds),
+                     exports.file_name(stem, r.name, "ndvi_filled", suffix=".parquet"),
+                     "application/vnd.apache.parquet", f"export_fill_parquet_{s}")
+        with c[2]:
+            download(f"{r.name}: NetCDF (both)",
+                     lambda p=pred, n=r.name: exports.netcdf_bytes(p, name=exports.file_name(stem, n, suffix=".nc"),
+                                                                   validate=False),
+                     exports.file_name(stem, r.name, "ndvi", suffix=".nc"), "application/x-netcdf",
+                     f"export_pred_nc_{s}")
+        continue
     with c[0]:
         download(f"{r.name}: NetCDF (both)",
                  lambda p=pred, n=r.name: exports.netcdf_bytes(p, name=exports.file_name(stem, n, suffix=".nc"),
@@ -65,6 +88,9 @@ c = st.columns(3)
 with c[0]:
     download("Per-date R² / RMSE (Table 4 form)", lambda: exports.csv_bytes(exports.per_date_table(ev.per_date)),
              exports.file_name(stem, "metrics_per_date", suffix=".csv"), "text/csv", "export_dates_csv")
+with c[0]:
+    download("Error by gap length", lambda: exports.csv_bytes(exports.gap_length_table(ev)),
+             exports.file_name(stem, "metrics_by_gap", suffix=".csv"), "text/csv", "export_gaps_csv")
 if "crop" in ds.variables:
     with runs.progress_bar() as progress:
         view = page.or_stop("No crop profiles", lambda: ws.crop_view(compared, by="crop", progress=progress))

@@ -5,7 +5,7 @@ import streamlit as st
 
 from mcnnseq.datacube import reference_ndvi
 from mcnnseq.ui import maps, page, plots, runs, state, truecolor
-from mcnnseq.ui.raster import GridGeometry, colorize, png_data_url
+from mcnnseq.ui.raster import GridGeometry, PointPlaces, colorize, png_data_url
 
 ws, cube = page.start("Maps")
 ds = cube.ds
@@ -24,6 +24,38 @@ date = st.select_slider("Date", options=dates, **state.remember(f"map_date:{cube
                                                                  dates[int(cloudy[0]) if cloudy.size else 0],
                                                                  options=dates))
 ti = dates.index(date)
+
+if cube.is_points:  # a parcel/point table: markers where the table gives places, no raster
+    ids = cube.ids
+    index_key = f"map_point:{cube.key}"
+    state.set_choice(index_key, int(min(max(state.choice(index_key, 0), 0), len(ids) - 1)))
+    places = PointPlaces.from_cube(ds)
+    names = [r.name for r in compared]
+    name = st.selectbox("Run on the map", names, **state.remember("map_run", names[0], options=names))
+    ref = np.asarray(reference_ndvi(ds).isel(time=ti).values).reshape(-1)
+    pred = np.asarray(scene[name]["ndvi_pred"].isel(time=ti).values).reshape(-1)
+    if places is None:
+        st.info("This table has no coordinates (`lon`/`lat`, or `x`/`y` with their CRS), so there is no map: choose "
+                "a point by its id.", icon=":material/info:")
+    else:
+        m = maps.new_points_map(places)
+        maps.add_points(m, places, ref, name=f"observed NDVI {date}", show=False)
+        maps.add_points(m, places, pred - ref, name=f"{name} error", cmap="error", show=False)
+        maps.add_points(m, places, pred, name=f"{name} prediction {date}")
+        maps.show_point_map(m, places, index_key=index_key, key=f"map_points_map:{cube.key}",
+                            click_key=f"map_points_click:{cube.key}", height=480,
+                            legend_label=f"{name} prediction, {date} (layers: the control at the top right); "
+                                         "click a point for its series")
+        st.caption(f"{int(places.located.sum()):,} of {len(ids):,} points have a place.")
+    pick = st.selectbox("Point (id)", list(range(len(ids))), format_func=lambda i: ids[i],
+                        **state.remember(index_key))
+    px = ws.pixel_series(0, int(pick), compared)
+    fig = plots.pixel_series_figure(px.dates, vv=px.vv, vh=px.vh, ndvi=px.ndvi, ndvi_true=px.ndvi_true,
+                                    s1_dates=px.s1_dates, predictions=px.predictions, colors=colors,
+                                    title=f"Point {ids[pick]}" + (f" — {px.crop}" if px.crop else ""),
+                                    simulated=cube.simulated)
+    st.plotly_chart(fig, width="stretch", key="map_pixel_chart")
+    st.stop()
 ref = np.asarray(reference_ndvi(ds).isel(time=ti).values)
 obs = np.asarray(ds["ndvi"].isel(time=ti).values)
 cloud = np.asarray(ds["cloud"].isel(time=ti).values)
@@ -70,7 +102,10 @@ if view == "grid":
     left, bottom, right, top = summary.bounds
     st.caption(f"Axes: metres from the scene's north-west corner (x {left:,.0f}, y {top:,.0f} m, {summary.crs}). "
                "Zoom or pan one panel and all follow. Per-pixel R² covers every pixel (training pixels included); "
-               "the Dates page scores the test pixels only. " + colour.label[:1].upper() + colour.label[1:] + ".")
+               "the Dates page scores the test pixels only. " + colour.label[:1].upper() + colour.label[1:] + "."
+               + (" The classic gap-fillers keep (Linear) or smooth (Whittaker) the observed values, so their error "
+                  "and per-pixel R² mostly show the cloudy dates." if any(r.origin == "classic" for r in compared)
+                  else ""))
 
 else:
     geom = GridGeometry.from_cube(ds)

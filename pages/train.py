@@ -7,8 +7,31 @@ from mcnnseq.errors import McnnSeqError
 from mcnnseq.ui import exports, labels, page, plots, presets, runs, state
 
 ws, cube = page.start("Train")
+if cube.demo is None:
+    c1, c2 = st.columns(2)
+    protocols = {"real": "real clouds (default): pixels with complete radar and enough clear NDVI dates",
+                 "paper": "paper: only pixels with a clear NDVI value on every observed date"}
+    splits = {"random": "random pixels", "blocked": "spatially blocked: square blocks go wholly to one set"}
+    if cube.is_points:  # a table's points have no grid: blocks of consecutive ids would not be places
+        splits = {"random": "random points (a table's points have no grid to cut into blocks)"}
+    chosen = ws.protocol()
+    protocol = c1.radio("Samples (protocol)", list(protocols), format_func=protocols.get,
+                        help="Which pixels train, validate and test. Real clouds: the loss and the scores skip what "
+                             "is missing, and a date seen on few pixels never decides. Paper: §2.2.4, complete "
+                             "series only.",
+                        **state.remember(f"train_protocol:{cube.key}", chosen.protocol, options=list(protocols)))
+    split = c2.radio("Split", list(splits), format_func=splits.get,
+                     help="Blocked: neighbouring pixels (the same field) never sit on both sides of the split, "
+                          "so the test scores say how the model does on places it never saw.",
+                     **state.remember(f"train_split:{cube.key}", chosen.split, options=list(splits)))
+    ws.set_protocol(protocol, split)
+else:
+    st.caption("The demo scene follows the paper's protocol (complete pixels, random split): its comparison with "
+               "the paper and its shipped models need it. Load a file on the **Data** page to choose another.")
 exp = page.or_stop("This dataset cannot be used for training", ws.experiment)
 facts = ws.split_facts()
+if facts.warning:
+    st.warning(facts.warning[:1].upper() + facts.warning[1:], icon=":material/warning:")
 c = st.columns(4)
 c[0].metric("Training pixels", f"{facts.sizes['train']:,}")
 c[1].metric("Validation pixels", f"{facts.sizes['val']:,}")
@@ -58,12 +81,11 @@ if job is not None and job.cube_key == cube.key and job.harvested is not None:
 
 # ----------------------------------------------------------------------------------------- settings
 
-from mcnnseq.models.registry import MODELS, build_model  # noqa: E402  (torch only once the page needs it)
+from mcnnseq.models.registry import GAP_FILLERS, MODELS, build_gap_filler  # noqa: E402  (torch once needed)
 from mcnnseq.training import OPTIMIZERS  # noqa: E402
 from torch import nn  # noqa: E402
 
 trainable = {spec.display_name: spec for spec in MODELS.values() if issubclass(spec.cls, nn.Module)}
-classic = {spec.display_name: spec for spec in MODELS.values() if not issubclass(spec.cls, nn.Module)}
 available = presets.training_presets()
 
 st.subheader("New training run")
@@ -140,19 +162,17 @@ if st.button("Train", type="primary", disabled=not models or bool(bad), key="tra
         runs.start_training(ws, configs, preset=preset.name, label=presets.run_label(preset, configs[0]))
         st.rerun()
 
-if classic:
-    st.subheader("Classic gap-fillers (no training)")
-    st.caption("They fill each pixel's gaps from its own observed NDVI; add one to compare it with the networks.")
-    cols = st.columns(max(len(classic), 1))
-    for i, (name, spec) in enumerate(classic.items()):
-        if cols[i].button(f"Add {name}", key=f"train_classic:{spec.name}", help=spec.description):
-            try:
-                model = build_model(spec.name, t_in=facts.n_dates, t_out=facts.n_dates)
-            except (McnnSeqError, TypeError) as err:
-                st.error(f"Cannot add {name}: {err}")
-            else:
-                ws.add_run(model, preset="classic", origin="classic", description=spec.description)
-                st.rerun()
+st.subheader("Classic gap-fillers (no training)")
+st.caption("Linear interpolation in time and the Whittaker smoother fill each pixel's gaps from its own clear NDVI "
+           "observations (no radar, no training). They are runs of every dataset (“Linear · classic”, “Whittaker · "
+           "classic”), unticked at first: tick them in the sidebar to compare them with the networks. They are scored "
+           "leave-one-date-out: each observed date is predicted with that date hidden.")
+cols = st.columns(max(len(GAP_FILLERS), 1))
+for i, (key, spec) in enumerate(GAP_FILLERS.items()):
+    if cols[i].button(f"Add another {spec.display_name} run", key=f"train_classic:{key}", help=spec.description):
+        ws.add_run(build_gap_filler(key, dates=cube.ds["time"].values), preset="classic", origin="classic",
+                   description=spec.description)
+        st.rerun()
 
 
 # ----------------------------------------------------------------------------------------- runs

@@ -227,10 +227,11 @@ def test_every_page_opens_without_a_model(page):
         at.switch_page(f"pages/{page}.py").run()
     no_exception(at)
     assert at.title[0].value
-    if page != "train":
-        assert any("No trained model" in i.value for i in at.info)
+    if page != "train":  # the classic gap-fillers are runs of every cube, offered unticked
+        assert any("No run is ticked" in i.value and "Whittaker · classic" in i.value for i in at.info)
     else:
-        assert any("No run on this dataset yet" in i.value for i in at.info)
+        runs = at.dataframe[-1].value
+        assert list(runs["run"]) == ["Linear · classic", "Whittaker · classic"] and not runs["compared"].any()
 
 
 def test_geotiff_stack_upload(tmp_path):

@@ -233,7 +233,7 @@ def test_export_page_offers_every_file_with_clean_names_and_predicts_nothing_aga
     assert stem == "demo_24x24_seed0_50"
     assert f"{stem}.nc" in files and f"{stem}_cnn_quick_ndvi_filled.tif" in files
     assert f"{stem}_rnn_quick.pt" in files and not any(".nc." in f or ".nc_" in f for f in files)
-    assert len(buttons) == 2 + 2 * 3 + 3 + 2
+    assert len(buttons) == 2 + 2 * 3 + 4 + 2  # cube, predictions, metrics CSVs (gap lengths too), models
 
 
 def test_train_through_the_page_twice_side_by_side_keeps_the_model_choice():
@@ -255,11 +255,13 @@ def test_train_through_the_page_twice_side_by_side_keeps_the_model_choice():
         assert at.multiselect(key="_w_train_models").value == ["CNN"]  # not reset by the run
         assert at.number_input(key="_w_train:quick:steps").value == 5
     ws = workspace(at)
-    assert [r.name for r in ws.runs()] == ["CNN · quick", "CNN · quick (2)"]
+    assert [r.name for r in ws.runs() if r.origin != "classic"] == ["CNN · quick", "CNN · quick (2)"]
     table = at.dataframe[-1].value
+    table = table[table["origin"] != "classic"]
     assert list(table["run"]) == ["CNN · quick", "CNN · quick (2)"] and (table["steps run"] == 5).all()
+    trained_runs = [r for r in ws.runs() if r.origin != "classic"]
     assert all(r.model.steps == 5 and r.model.config.max_steps == 5 and r.model.config.preset == "quick"
-               for r in ws.runs())
+               for r in trained_runs)
     assert all(h.startswith("quick preset: up to 5 optimiser steps") for h in table["how"])
     curves = chart(at, "train_done_chart")
     styles = {(t["name"], t["line"]["color"]) for t in curves["data"]}
@@ -301,7 +303,7 @@ def test_rename_remove_and_load_a_checkpoint(trained):
     at.selectbox(key=f"_w_train_pick:{ws.cube.key}").set_value(ws.run_named("RNN · quick").id).run()
     at.button(key="train_remove").click().run()
     no_exception(at)
-    assert [r.name for r in ws.runs()] == ["my CNN", "CNN · from cnn.pt"]
+    assert [r.name for r in ws.runs() if r.origin != "classic"] == ["my CNN", "CNN · from cnn.pt"]
 
 
 def test_hyper_parameters_have_human_names():
@@ -407,3 +409,78 @@ def test_real_cube_flow_upload_train_and_every_page():
                                                                                   for n in names)
     open_page(at, "export")
     assert any(b.proto.label == "CNN · quick: gap-filled GeoTIFF" for b in at.get("download_button"))
+
+
+def test_classic_gap_fillers_tick_beside_a_network_on_dates_map_and_export(trained):
+    """Linear and Whittaker are runs of the cube without training; ticked, they appear on Dates (with the error
+    by gap length read from the figure), on the Map and in the exports, scored as the core scores them."""
+    from mcnnseq.experiment import gap_fillers
+
+    at = new_app({"cnn_a": "quick"}, trained=trained)
+    ws = workspace(at)
+    classic = [r for r in ws.runs() if r.origin == "classic"]
+    assert [r.name for r in classic] == ["Linear · classic", "Whittaker · classic"]
+    assert [r.name for r in ws.ticked()] == ["CNN · quick"]  # offered unticked
+    ws.tick([r.id for r in ws.runs()])
+    open_page(at, "dates")
+    names = ["CNN · quick", "Linear · classic", "Whittaker · classic"]
+    exp = make_experiment(ws.cube.ds, seed=0)
+    models = {"CNN · quick": trained["cnn_a"], **{f"{k} · classic": m for k, m in gap_fillers(exp).items()}}
+    expected = evaluate(models, exp)
+    fig = chart(at, "dates_chart")
+    for name in names:
+        trace = next(t for t in fig["data"] if t.get("name") == name)
+        np.testing.assert_allclose(values(trace["y"]), expected.per_date.drop(index="mean")[(name, "r2")].to_numpy(float),
+                                   rtol=1e-6)
+    gaps = chart(at, "dates_gap_chart")
+    for name in names:
+        by_k, by_days = [t for t in gaps["data"] if t.get("name") == name]
+        want = expected.by_gap[expected.by_gap["model"] == name]
+        np.testing.assert_allclose(values(by_k["y"]), want["r2"].to_numpy(float), rtol=1e-6)
+        assert list(by_k["x"]) == [f"{k} date{'s' if k > 1 else ''}" for k in want["k"]]
+        want_days = expected.by_days[expected.by_days["model"] == name].sort_values("bucket")
+        np.testing.assert_allclose(values(by_days["y"]), want_days["r2"].to_numpy(float), rtol=1e-6)
+    assert np.isfinite(expected.by_gap["r2"].to_numpy(float)).any()  # the chart has something to show
+    table = at.dataframe[1].value  # after the Table 4 form
+    assert "Whittaker · classic RMSE" in table.columns and "1 date missing" in table.index
+    open_page(at, "map")
+    titles = [a["text"] for a in chart(at, "map_grid")["layout"]["annotations"]]
+    assert "<b>Linear · classic</b>: prediction" in titles and "<b>Whittaker · classic</b>: prediction" in titles
+    open_page(at, "export")
+    buttons = {b.proto.label for b in at.get("download_button")}
+    assert {"Linear · classic: gap-filled GeoTIFF", "Whittaker · classic: NetCDF (both)", "Error by gap length"} <= buttons
+    scene = ws.scene_predictions()
+    ds = ws.cube.ds
+    clear = ~ds["cloud"].values
+    np.testing.assert_allclose(scene["Linear · classic"]["ndvi_filled"].values[clear], ds["ndvi"].values[clear])
+
+
+def test_protocol_and_split_are_chosen_on_the_train_page_for_a_file_and_fixed_on_the_demo():
+    from conftest import make_tiny_cube
+
+    at = new_app()
+    open_page(at, "train")
+    assert not [r for r in at.radio if r.key and r.key.startswith("_w_train_protocol")]
+    assert any("paper's protocol" in c.value for c in at.caption)
+    ws = workspace(at)
+    cube = make_tiny_cube(nt=8, ny=12, nx=12, seed=4, cloud_fraction=0.9)
+    ws.use_file(cube, name="clouds.nc")
+    open_page(at, "train")
+    key = f"_w_train_protocol:{ws.cube.key}"
+    assert at.radio(key=key).value == "real" and at.radio(key=f"_w_train_split:{ws.cube.key}").value == "random"
+    real = make_experiment(cube, seed=0, protocol="real")
+    assert at.metric[0].value == f"{real.split.sizes()['train']:,}"
+    warning = " ".join(w.value for w in at.warning)
+    assert "fewer than 500" in warning and "The grid itself is small" in warning  # says why
+    at.radio(key=key).set_value("paper")
+    with fake_map():
+        at.radio(key=f"_w_train_split:{ws.cube.key}").set_value("blocked").run()
+    no_exception(at)
+    paper = make_experiment(cube, seed=0, protocol="paper", split="blocked")
+    assert ws.experiment().protocol == "paper" and ws.experiment().split.kind == "blocked"
+    assert at.metric[0].value == f"{paper.split.sizes()['train']:,}"
+    assert any("blocks" in c.value for c in at.caption)
+    assert "radar-complete pixels were excluded with a missing NDVI value" in " ".join(w.value for w in at.warning)
+    open_page(at, "data")
+    open_page(at, "train")  # the choice persists across pages
+    assert at.radio(key=key).value == "paper"

@@ -11,6 +11,7 @@ page takes to draw, first visit and revisit, is printed in the test summary, not
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -117,8 +118,9 @@ def _legend(page, key: str) -> list[str]:
     return [t.strip() for t in chart.evaluate_all("els => els.map(e => e.textContent || '')")]
 
 
-def _train_quick_cnn(page) -> None:
-    """On the Train page: the CNN alone, quick preset cut to 150 steps; wait for it; check the sidebar's progress."""
+def _train_quick_cnn(page, *, check_bars: bool = True) -> None:
+    """On the Train page: the CNN alone, quick preset cut to 150 steps; wait for it; check the sidebar's progress
+    (``check_bars``; off where the run can end before the first redraw, e.g. the 100 x 100 real cube)."""
     _go(page, "Train")
     models = page.locator('[data-testid="stMain"] [data-testid="stMultiSelect"]').first
     for name in ("MCNN-Seq", "RNN"):
@@ -132,18 +134,57 @@ def _train_quick_cnn(page) -> None:
     steps.press("Enter")
     wait_idle(page)
     page.get_by_role("button", name="Train", exact=True).click()
-    main_bar = page.locator('[data-testid="stMain"] [data-testid="stProgress"]').first
-    side_bar = page.locator('[data-testid="stSidebar"] [data-testid="stProgress"]').first
-    main_bar.wait_for(timeout=30_000)
-    side_bar.wait_for(timeout=30_000)
-    screenshot(page, SHOTS / "train_running.png")
-    texts = (main_bar.inner_text(), side_bar.inner_text())
-    pct = [int(m.group(1)) for m in (re.search(r"(\d+) %", t) for t in texts) if m]
-    assert all(t.startswith("Training CNN") for t in texts), texts
-    assert len(pct) == 2 and abs(pct[0] - pct[1]) <= 25, texts  # one job, one text, refreshed every second
+    if check_bars:
+        main_bar = page.locator('[data-testid="stMain"] [data-testid="stProgress"]').first
+        side_bar = page.locator('[data-testid="stSidebar"] [data-testid="stProgress"]').first
+        main_bar.wait_for(timeout=30_000)
+        side_bar.wait_for(timeout=30_000)
+        screenshot(page, SHOTS / "train_running.png")
+        texts = (main_bar.inner_text(), side_bar.inner_text())
+        pct = [int(m.group(1)) for m in (re.search(r"(\d+) %", t) for t in texts) if m]
+        assert all(t.startswith("Training CNN") for t in texts), texts
+        assert len(pct) == 2 and abs(pct[0] - pct[1]) <= 25, texts  # one job, one text, refreshed every second
     page.locator('[data-testid="stAlertContentSuccess"]', has_text="new runs").wait_for(timeout=300_000)
     wait_idle(page)
     _no_exception(page, "Train after training")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) the process ``pid`` has used, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_first_map_visit_after_the_demo_opens():
+    """Issue 9 item 5: a fresh server, the demo opens on the Data page, then Map: the time until Map has drawn
+    (whole-scene predictions of the three shipped models, served from the signed files in assets/predictions
+    when they match the models; a stale file means predicting behind a progress bar). Printed, not asserted
+    (a busy CPU decides it); the lead reruns it on a quiet machine. Its own server, so no other test warmed it."""
+    from playwright.sync_api import sync_playwright
+
+    with StreamlitServer(log_path=SHOTS / "streamlit_first_map.log") as srv, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 2400})
+            page.context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+                (srv.url, "data:", "blob:", "about:")) else route.abort())
+            start = time.perf_counter()
+            page.goto(srv.url, wait_until="domcontentloaded")
+            wait_idle(page, timeout_ms=180_000)
+            opened = time.perf_counter() - start
+            cpu = _cpu_seconds(srv.proc.pid)
+            seconds = _go(page, "Map")
+            cpu = _cpu_seconds(srv.proc.pid) - cpu
+            _no_exception(page, "Map, first visit")
+            assert page.locator('[data-testid="stMain"] .js-plotly-plot').count() >= 1  # the side-by-side grid
+            text = page.locator('[data-testid="stMain"]').inner_text()
+            assert all(f"{m} · shipped" in text for m in ("MCNN-Seq", "CNN", "RNN")), text[:500]
+            screenshot(page, SHOTS / "first_map_visit.png")
+            report(f"first Map visit after the demo opens (fresh server; Data page drawn in {opened:.2f} s): "
+                   f"{seconds:.2f} s; the server used {cpu:.2f} CPU s meanwhile (its background warm-up included); "
+                   f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        finally:
+            browser.close()
 
 
 def test_data_page_map_renders_offline(browser_page, server):
@@ -251,7 +292,7 @@ def test_real_cube_upload_train_and_true_colour(browser_page):
     assert "true colour (Sentinel-2 B04, B03, B02)" in frame.locator(".leaflet-control-layers-overlays").inner_text()
     assert info["image_layers"] >= 3, info
     screenshot(page, SHOTS / "real_data.png")
-    _train_quick_cnn(page)
+    _train_quick_cnn(page, check_bars=False)  # the demo run checks the bars; a short run here can end before a redraw
     _visit_all(page, "real cube, quick CNN", shots="real_")
     _go(page, "Map")
     page.get_by_text("On the map (click a pixel)").click()
@@ -290,3 +331,39 @@ def test_bad_upload_shows_error_and_keeps_data(browser_page, tmp_path):
     # the cube shown before is still the one shown, summary and map included
     assert page.locator('[data-testid="stSidebarUserContent"]').inner_text() == before
     assert leaflet_state(page)["image_layers"] >= 3
+
+
+def test_parcel_table_upload_draws_points(browser_page, tmp_path):
+    """A long-form CSV of 300 parcels through the table tab: the Data page maps the points (no raster), offline."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_tables", REPO / "tests" / "data" / "make_tables.py")
+    make_tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_tables)
+    table = tmp_path / "parcels.csv"
+    make_tables.parcel_table(300, seed=3).to_csv(table, index=False)
+    page = browser_page
+    if page.locator("h1").first.inner_text().strip() != "Data":
+        _go(page, "Data")
+    expander = page.locator('[data-testid="stExpander"] details').first
+    if expander.get_attribute("open") is None:
+        page.get_by_text("Load data: demo scene or your own cube").click()
+    page.get_by_role("tab", name="Parcel / point table").click()
+    panel = page.locator('[data-testid="stTabPanel"]:visible')
+    panel.locator('input[type="file"]').set_input_files(str(table))
+    page.wait_for_timeout(500)
+    wait_idle(page)
+    panel.get_by_role("button", name="Load this table").click()
+    page.locator('[data-testid="stAlertContentSuccess"]', has_text="Loaded parcels.csv: 300 points").wait_for(
+        timeout=60_000)
+    wait_idle(page)
+    _no_exception(page, "table, Data")
+    frame = page.locator('iframe[title="streamlit_folium.st_folium"]').first.content_frame
+    frame.locator(".leaflet-container").wait_for(state="attached", timeout=30_000)
+    markers = frame.locator("path.leaflet-interactive")
+    deadline = time.monotonic() + 30
+    while markers.count() < 300 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert markers.count() >= 300 and frame.locator("img.leaflet-image-layer").count() == 0  # points, no raster
+    screenshot(page, SHOTS / "table_data.png")
+    assert page.external_requests == []

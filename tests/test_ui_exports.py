@@ -112,3 +112,32 @@ def test_per_date_table_flattens_for_csv():
     text = exports.csv_bytes(flat).decode()
     assert text.splitlines()[0] == "date,CNN_r2,CNN_rmse"
     assert text.splitlines()[1].startswith("2018-01-11,0.5,") and text.splitlines()[3].startswith("mean,0.6")
+
+
+def test_gap_length_csv_and_gap_filled_tables():
+    import io
+
+    import pandas as pd
+
+    from mcnnseq.io.table import open_table
+    from mcnnseq.workspace import Workspace
+
+    frame = pd.DataFrame({"id": [f"p{i}" for i in range(40) for _ in range(8)],
+                          "date": list(pd.date_range("2021-04-01", periods=8, freq="10D").strftime("%Y-%m-%d")) * 40})
+    rng = np.random.default_rng(0)
+    frame["vv"] = rng.uniform(-15, -8, len(frame)).round(3)
+    frame["vh"] = rng.uniform(-22, -15, len(frame)).round(3)
+    frame["ndvi"] = np.where(rng.random(len(frame)) < 0.2, np.nan, rng.uniform(0.1, 0.9, len(frame)).round(4))
+    ds = open_table(frame.to_csv(index=False).encode(), name="p.csv")
+    ws = Workspace(shipped_models=lambda s: {})
+    ws.use_file(ds, name="p.csv")
+    linear = ws.offer_classic()[0]
+    table = exports.gap_length_table(ws.evaluation([linear]))
+    assert list(table.columns) == ["Linear · classic R²", "Linear · classic RMSE", "Linear · classic n"]
+    text = exports.csv_bytes(table).decode()
+    assert text.splitlines()[0] == "grouping,gap,Linear · classic R²,Linear · classic RMSE,Linear · classic n"
+    scene = ws.scene_predictions([linear])[linear.name]
+    filled = pd.read_csv(io.BytesIO(exports.table_file(scene, "csv", cube=ds)))
+    assert filled["id"].nunique() == 40 and {"ndvi", "ndvi_pred", "ndvi_filled"} <= set(filled)
+    back = pd.read_parquet(io.BytesIO(exports.table_file(scene, "parquet", cube=ds)))
+    np.testing.assert_allclose(back["ndvi_filled"].to_numpy(float), filled["ndvi_filled"].to_numpy(float), atol=1e-6)

@@ -93,3 +93,21 @@ def test_png_data_url_decodes_to_the_same_pixels():
         assert url.startswith("data:image/png;base64,")
         back = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGBA"))
         np.testing.assert_array_equal(back, arr)
+
+
+def test_point_places_nearest_bounds_and_marker_colours():
+    import xarray as xr
+
+    from mcnnseq.ui.raster import PointPlaces, colorize, hex_colors
+
+    ds = xr.Dataset(coords={"x": [0.0, 1.0, 2.0], "id": ("x", ["a", "b", "c"]),
+                            "lat": ("x", [50.0, 50.1, np.nan]), "lon": ("x", [4.0, 4.2, np.nan])})
+    places = PointPlaces.from_cube(ds)
+    assert list(places.located) == [True, True, False] and list(places.ids) == ["a", "b", "c"]
+    assert places.nearest(50.09, 4.19) == 1 and places.nearest(49.0, 3.0) == 0
+    (south, west), (north, east) = places.bounds
+    assert south < 50.0 < 50.1 < north and west < 4.0 < 4.2 < east
+    assert PointPlaces.from_cube(ds.drop_vars(["lat", "lon"])) is None
+    colours = hex_colors(np.array([0.2, np.nan, 0.8]))
+    rgba = colorize(np.array([[0.2, 0.8]]))[0]
+    assert colours[1] is None and colours[0] == "#%02x%02x%02x" % tuple(rgba[0, :3]) != colours[2]

@@ -96,3 +96,21 @@ def test_reader_advice_in_the_words_of_the_form(message, words, not_there):
         assert w in text, text
     for w in not_there:
         assert w not in text, text
+
+
+def test_table_uploads_name_the_file_and_refuse_what_is_not_a_table():
+    import pandas as pd
+
+    from mcnnseq.ui.upload import Upload, load_table
+
+    frame = pd.DataFrame({"id": ["a", "a", "b", "b"], "date": ["2021-04-01", "2021-04-11"] * 2,
+                          "vv": [-12.0, -11.0, -13.0, -12.5], "vh": [-19.0, -18.0, -20.0, -19.5],
+                          "ndvi": [0.3, None, 0.5, 0.6], "crop": ["maize", "maize", "wheat", "wheat"]})
+    ds = load_table(Upload("fields.csv", frame.to_csv(index=False).encode()), options={"crs": "", "sigma0": "auto"})
+    assert ds.attrs["layout"] == "points" and ds.sizes["x"] == 2 and ds.attrs["source"] == "fields.csv"
+    with pytest.raises(DatacubeError, match=r"fields\.xlsx.*\.csv or \.parquet"):
+        load_table(Upload("fields.xlsx", b"PK"))
+    with pytest.raises(DatacubeError, match=r"empty\.csv.*empty"):
+        load_table(Upload("empty.csv", b""))
+    with pytest.raises(DatacubeError, match=r"novh\.csv.*vh"):
+        load_table(Upload("novh.csv", frame.drop(columns=["vh"]).to_csv(index=False).encode()))

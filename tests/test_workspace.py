@@ -12,7 +12,8 @@ from conftest import make_tiny_cube
 from mcnnseq.errors import CheckpointError
 from mcnnseq.experiment import evaluate, make_experiment, scene_predictions
 from mcnnseq.memo import ResultStore
-from mcnnseq.workspace import DemoSpec, FLAT_CURVE_STD, Workspace, file_key, file_stem, scene_chunk
+from mcnnseq.workspace import (DEMO_PROTOCOL, DemoSpec, FLAT_CURVE_STD, Protocol, Workspace, file_key, file_stem,
+                               GAP_GROUPS, gap_table, ndvi_scoring_rows, scene_chunk, shipped_precomputed)
 
 
 class Fake:
@@ -317,7 +318,9 @@ def test_split_facts_speak_of_dates_without_observation():
     text = facts.text()
     assert facts.dates_without_observation == [str(pd.Timestamp(cube.time.values[1]).date())]
     assert ws.cube.pixels_with_a_gap == 1.0 and ws.cube.summary.pixels_with_a_cloud < 1.0
-    assert "each of the 5 dates" in text and "never scored" in text and "observed NDVI" in text
+    assert "real-cloud protocol" in text and "never scored" in text and "observed NDVI" in text
+    assert ws.set_protocol("paper", "random")
+    assert "each of the 5 dates" in ws.split_facts().text()
 
 
 def test_file_names():
@@ -349,3 +352,125 @@ def test_facts_of_a_run_trained_on_a_step_budget(one_torch_thread):
     assert training_budget_text(trained) == "quick preset, 6 steps"
     old = type("Old", (), {"history": [type("R", (), {"step": 0, "epoch": e})() for e in (1, 2, 3)]})()
     assert training_budget_text(old) == "3 epochs"  # a model saved before step counts existed
+
+
+def test_classic_gap_fillers_are_runs_of_every_cube_unticked_and_scored_like_the_core():
+    from mcnnseq.experiment import gap_fillers
+
+    ws = new_ws()
+    added = ws.offer_classic()
+    assert [r.name for r in added] == ["Linear · classic", "Whittaker · classic"]
+    assert ws.offer_classic() == []  # once per cube
+    assert all(r.origin == "classic" and r.uses_ndvi and not r.checkpointable for r in added)
+    assert ws.ticked() == []  # the user ticks them beside the networks
+    ws.tick([r.id for r in added])
+    bars = []
+    ev = ws.evaluation(progress=lambda f, t: bars.append((f, t)))
+    exp = make_experiment(ws.cube.ds, seed=0, protocol="paper")
+    expected = evaluate({f"{k} · classic": m for k, m in gap_fillers(exp).items()}, exp)
+    pd.testing.assert_frame_equal(ev.per_date, expected.per_date)
+    pd.testing.assert_frame_equal(ev.by_gap, expected.by_gap)
+    assert bars and all(0 <= f <= 1 for f, _ in bars) and any("Whittaker" in t for _, t in bars)
+    fs = [f for f, _ in bars]
+    assert fs == sorted(fs)  # the bar only moves forward
+    scene = ws.scene_predictions()
+    ds = ws.cube.ds
+    clear = ~ds["cloud"].values
+    # the linear gap-filler keeps every observed value; both fill every pixel of the scene
+    np.testing.assert_allclose(scene["Linear · classic"]["ndvi_pred"].values[clear], ds["ndvi"].values[clear],
+                               atol=1e-6)
+    assert np.isfinite(scene["Whittaker · classic"]["ndvi_filled"].values).all()
+    ws.use_file(make_tiny_cube(nt=7, ny=6, nx=6, seed=5), name="other.nc")
+    again = ws.offer_classic()  # a new cube gets its own, set up for its dates
+    assert len(again) == 2 and again[0].model.dates.size == 7
+    assert ndvi_scoring_rows(np.array([[0.1, np.nan], [0.2, 0.3]])) == 2 * 5 + 3
+
+
+def test_protocol_choice_on_a_file_rebuilds_the_split_and_keeps_the_scene():
+    cube = make_tiny_cube(nt=8, ny=12, nx=12, seed=4, cloud_fraction=0.9)
+    ws = new_ws()
+    with pytest.raises(ValueError, match="paper protocol"):
+        ws.set_protocol("real", "random")  # the demo keeps the paper's
+    assert ws.protocol() == DEMO_PROTOCOL and ws.experiment().protocol == "paper"
+    ws.use_file(cube, name="clouds.nc")
+    assert ws.protocol() == Protocol("real", "random")
+    model = Fake()
+    run = ws.add_run(model, preset="quick", origin="trained")
+    real = ws.experiment()
+    ws.evaluation([run])
+    ws.scene_predictions([run])
+    pixels = model.pixels
+    assert real.protocol == "real"
+    assert not ws.set_protocol("real", "random")  # unchanged: nothing dropped
+    assert ws.set_protocol("paper", "blocked")
+    paper = ws.experiment()
+    assert paper.protocol == "paper" and paper.split.kind == "blocked"
+    assert paper.split.sizes()["train"] < real.split.sizes()["train"]  # 90 % of the pixels have a cloudy date
+    expected = make_experiment(cube, seed=0, protocol="paper", split="blocked")
+    np.testing.assert_array_equal(paper.split.test, expected.split.test)
+    facts = ws.split_facts()
+    assert facts.protocol == "paper" and facts.split == "blocked" and "blocks" in facts.text()
+    assert facts.warning is not None and "fewer than 500" in facts.warning  # a 12 x 12 grid: and says why
+    assert "The grid itself is small" in facts.warning
+    ws.scene_predictions([run])
+    assert model.pixels == pixels  # the whole-scene prediction does not depend on the split: kept
+    ev = ws.evaluation([run])
+    assert ev.protocol == "paper" and ev.split == paper.split.sizes()
+    with pytest.raises(ValueError, match="protocol must be"):
+        ws.set_protocol("fancy")
+
+
+def test_shipped_precomputed_reads_each_demo_cube_once_and_serves_only_shipped_runs():
+    calls = []
+
+    def load(scenario, ds):
+        calls.append(scenario)
+        return {"Fake": scene_predictions({"Fake": Fake(offset=0.25)}, make_experiment(ds))["Fake"]}
+
+    ws = new_ws(precomputed=shipped_precomputed(load))
+    ws.use_demo(DemoSpec())  # the scene the shipped models were trained on (default size and seed)
+    shipped, other = Fake(), Fake()
+    a = ws.add_run(shipped, preset="shipped", origin="shipped", shared_key="shipped:50%:Fake")
+    b = ws.add_run(other, preset="quick", origin="trained")
+    scene = ws.scene_predictions([a, b])
+    assert calls == ["50%"] and shipped.pixels == 0 and other.pixels > 0
+    np.testing.assert_allclose(scene[a.name]["ndvi_pred"].values, scene[b.name]["ndvi_pred"].values + 0.25,
+                               atol=1e-5)
+    stale = new_ws(precomputed=shipped_precomputed(lambda scenario, ds: None))
+    stale.use_demo(DemoSpec())
+    model = Fake()
+    run = stale.add_run(model, preset="shipped", origin="shipped", shared_key="shipped:50%:Fake")
+    stale.scene_predictions([run])
+    assert model.pixels > 0  # stale or missing files: predicted as before
+
+
+def test_gap_table_has_both_groupings_per_run():
+    ws = new_ws()
+    run = ws.add_run(Fake(), preset="quick", origin="trained")
+    filler = ws.offer_classic()[0]
+    ev = ws.evaluation([run, filler])
+    table = gap_table(ev)
+    assert list(table.columns) == [(n, k) for n in (run.name, filler.name) for k in ("r2", "rmse", "n")]
+    gaps = table.loc[GAP_GROUPS[0]]
+    g = ev.by_gap[ev.by_gap["model"] == filler.name]
+    assert list(gaps.index) == [str(k) for k in g["k"]]
+    np.testing.assert_array_equal(gaps[(filler.name, "r2")].to_numpy(float), g["r2"].to_numpy(float))
+    days = table.loc[GAP_GROUPS[1]]
+    d = ev.by_days[ev.by_days["model"] == run.name]
+    np.testing.assert_array_equal(days[(run.name, "n")].to_numpy(float), d["n"].to_numpy(float))
+
+
+def test_runs_trained_under_another_split_are_named():
+    class Trained(Fake):
+        def __init__(self, signature):
+            super().__init__()
+            self.data_signature = signature
+
+    cube = make_tiny_cube(nt=6, ny=10, nx=10, seed=1)
+    ws = new_ws()
+    ws.use_file(cube, name="c.nc")
+    here = ws.add_run(Trained(ws.experiment().signature()), preset="quick", origin="trained")
+    plain = ws.add_run(Fake(), preset="quick", origin="trained")  # no signature: nothing to say
+    assert ws.other_split() == []
+    ws.set_protocol("real", "blocked")
+    assert ws.other_split() == [here.name] and ws.other_split([plain]) == []

@@ -94,3 +94,21 @@ def agreement_table(view) -> pd.DataFrame:
     out = view.classes.join(flat, how="left")
     out.index.name = view.by
     return out
+
+
+def gap_length_table(evaluation) -> pd.DataFrame:
+    """The error-by-gap-length table (:func:`mcnnseq.workspace.gap_table`) with flat column names for a CSV:
+    index ``grouping``, ``gap``; columns "<run> R²", "<run> RMSE", "<run> n"."""
+    from mcnnseq.workspace import gap_table
+
+    table = gap_table(evaluation)
+    table.columns = [f"{m} {dict(r2='R²', rmse='RMSE', n='n')[k]}" for m, k in table.columns]
+    return table
+
+
+def table_file(ds: xr.Dataset, fmt: str = "csv", *, cube: xr.Dataset | None = None) -> bytes:
+    """A points cube or its prediction (with ``cube``'s observations beside it) as a long-form table, CSV or
+    Parquet bytes (:func:`mcnnseq.io.table.table_bytes`; :func:`mcnnseq.io.table.open_table` reads it back)."""
+    from mcnnseq.io.table import table_bytes
+
+    return table_bytes(ds, fmt, cube=cube)

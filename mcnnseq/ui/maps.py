@@ -32,6 +32,8 @@ import streamlit_folium
 from mcnnseq.ui.raster import (
     DEFAULT_RANGES,
     GridGeometry,
+    PointPlaces,
+    hex_colors,
     colorize,
     latlon_to_pixel,
     legend_css_gradient,
@@ -205,4 +207,61 @@ def show_pixel_map(m: folium.Map, geom: GridGeometry, *, row_key: str, col_key: 
     hit = clicked_pixel(result, geom, state_key=click_key)
     if hit is not None:
         st.session_state[row_key], st.session_state[col_key] = hit
+        st.rerun()
+
+
+# ----------------------------------------------------------------------------------------- points
+
+def new_points_map(places: PointPlaces, *, tiles: bool = False) -> OfflineMap:
+    """An offline map fitted to the points of a parcel/point table (no raster: each point is a marker)."""
+    (south, west), (north, east) = places.bounds
+    m = OfflineMap(location=[(south + north) / 2, (west + east) / 2], zoom_start=12, tiles=None,
+                   control_scale=True, asset_base=_asset_base_url(), zoom_snap=0.25, zoom_delta=0.5)
+    if tiles:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online only)").add_to(m)
+    m.fit_bounds([[south, west], [north, east]])
+    fmt = "function(num) {return L.Util.formatNum(num, 5) + '°';};"
+    OfflineMousePosition(position="bottomleft", separator=", ", empty_string="pointer: lat, lon", prefix="lat, lon",
+                         lat_formatter=fmt, lng_formatter=fmt, asset_base=_plugin_base_url()).add_to(m)
+    return m
+
+
+def add_points(m: folium.Map, places: PointPlaces, values: np.ndarray, *, name: str, cmap: str = "ndvi",
+               show: bool = True, unit: str = "NDVI", radius: int = 6) -> folium.FeatureGroup:
+    """Add a layer of one circle marker per located point, coloured by ``values`` (n,) under ``cmap``; a point
+    whose value is NaN is drawn hollow grey (e.g. cloudy). The tooltip gives the id and the value."""
+    group = folium.FeatureGroup(name=name, show=show)
+    colours = hex_colors(values, cmap=cmap)
+    vals = np.asarray(values, dtype=np.float64).reshape(-1)
+    for i in np.flatnonzero(places.located):
+        colour = colours[i]
+        text = f"{places.ids[i]}: " + (f"{vals[i]:.3f} {unit}" if colour else "no value")
+        folium.CircleMarker([float(places.lat[i]), float(places.lon[i])], radius=radius, weight=1,
+                            color="#333333" if colour else "#999999", fill=colour is not None,
+                            fill_color=colour or "#ffffff", fill_opacity=0.9, tooltip=text).add_to(group)
+    group.add_to(m)
+    return group
+
+
+def show_point_map(m: folium.Map, places: PointPlaces, *, index_key: str, key: str, click_key: str, height: int,
+                   legend_label: str) -> None:
+    """Show ``m`` with a ring on the point held in ``st.session_state[index_key]`` (its index along the table's
+    ids) and an NDVI legend; a click selects the nearest point (stored there) and reruns the page."""
+    i = int(st.session_state[index_key])
+    ring = folium.FeatureGroup(name="selected point")
+    if places.located[i]:
+        folium.CircleMarker([float(places.lat[i]), float(places.lon[i])], radius=11, color="#d62728", weight=3,
+                            fill=False, tooltip=f"point {places.ids[i]}").add_to(ring)
+    result = show_map(m, key=key, height=height, dynamic=[ring])
+    legend("ndvi", label=legend_label)
+    click = (result or {}).get("last_clicked")
+    if not click:
+        return
+    stamp = (round(float(click["lat"]), 9), round(float(click["lng"]), 9))
+    if st.session_state.get(click_key) == stamp:
+        return
+    st.session_state[click_key] = stamp
+    hit = places.nearest(*stamp)
+    if hit is not None and hit != i:
+        st.session_state[index_key] = hit
         st.rerun()

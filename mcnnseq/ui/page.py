@@ -21,6 +21,7 @@ def start(title: str, caption: str | None = "") -> tuple[Workspace, Cube]:
     st.title(title)
     ws = state.workspace()
     runs.harvest(ws)
+    ws.offer_classic()  # the classic gap-fillers are runs of every cube (app.py does it too)
     cube = ws.cube
     if caption is not None:
         st.caption(f"Dataset: **{cube.title}**" + (f" — {caption}" if caption else ""))
@@ -34,8 +35,9 @@ def runs_or_stop(ws: Workspace, *, purpose: str = "") -> list[Run]:
         st.warning(message)
     ticked = ws.ticked()
     if not ticked:
-        what = ("No run is ticked in the sidebar" if ws.runs() else "No trained model on this dataset yet")
-        st.info(f"{what}: train one on the **Train** page{purpose}.", icon=":material/info:")
+        st.info("No run is ticked in the sidebar: tick one there (the classic gap-fillers “Linear · classic” and "
+                f"“Whittaker · classic” need no training) or train a network on the **Train** page{purpose}.",
+                icon=":material/info:")
         st.stop()
     return ticked
 

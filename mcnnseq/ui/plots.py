@@ -163,6 +163,34 @@ def per_date_chart(table: pd.DataFrame, *, metric: str = "r2", reference: pd.Dat
     return fig
 
 
+def gap_chart(by_gap: pd.DataFrame, by_days: pd.DataFrame, *, metric: str = "r2", simulated: bool = False,
+              colors: Mapping[str, str] | None = None) -> go.Figure:
+    """R² or RMSE on artificially hidden dates, per run: by gap length (left, ``by_gap`` rows model, k, r2,
+    rmse, n) and by days since the last clear observation (right, ``by_days`` rows model, bucket, …) —
+    :attr:`mcnnseq.experiment.Evaluation.by_gap` / ``by_days``. One line per run and panel; a cell with too
+    few hidden values is NaN (a break in the line)."""
+    label = {"r2": "R²", "rmse": "RMSE (NDVI)"}[metric]
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
+                        subplot_titles=("by consecutive missing dates", "by days since the last clear observation"))
+    models = list(dict.fromkeys(list(by_gap["model"]) + list(by_days["model"])))
+    for model in models:
+        g = by_gap[by_gap["model"] == model].sort_values("k")
+        d = by_days[by_days["model"] == model].sort_values("bucket")
+        colour = _color(model, colors)
+        fig.add_trace(go.Scatter(x=[f"{int(k)} date{'s' if int(k) > 1 else ''}" for k in g["k"]],
+                                 y=g[metric].astype(float), customdata=g["n"], name=model, legendgroup=model,
+                                 mode="lines+markers", line=dict(color=colour),
+                                 hovertemplate="%{y:.3f} (%{customdata} hidden values)"), row=1, col=1)
+        fig.add_trace(go.Scatter(x=[f"{b} d" if b[0].isdigit() or b[0] == ">" else str(b) for b in d["bucket"]],
+                                 y=d[metric].astype(float), customdata=d["n"], name=model, legendgroup=model,
+                                 showlegend=False, mode="lines+markers", line=dict(color=colour),
+                                 hovertemplate="%{y:.3f} (%{customdata} hidden values)"), row=1, col=2)
+    fig.update_yaxes(title_text=label, row=1, col=1)
+    fig.update_layout(title=_title(f"{label} on artificially hidden dates of the test pixels", simulated), height=420,
+                      **{**_LAYOUT, "hovermode": "closest", "margin": dict(l=10, r=10, t=80, b=90)})
+    return fig
+
+
 def density_figure(counts: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray, *, title: str) -> go.Figure:
     """Density scatter (2-D histogram, log colour) of truth (x) vs prediction (y), with the 1:1 line."""
     xc = (x_edges[:-1] + x_edges[1:]) / 2

@@ -161,6 +161,61 @@ def pixel_to_latlon(geom: GridGeometry, row: int, col: int) -> tuple[float, floa
     return float(lat), float(lon)
 
 
+@dataclass(frozen=True)
+class PointPlaces:
+    """Where the points of a points cube (a parcel/point table) are: ``lat``/``lon`` (n,) degrees (NaN where a
+    point has none) and ``ids`` (n,) their ids as text. :meth:`from_cube` gives None without coordinates."""
+
+    lat: np.ndarray
+    lon: np.ndarray
+    ids: np.ndarray
+
+    @classmethod
+    def from_cube(cls, ds: xr.Dataset) -> "PointPlaces | None":
+        """The points' places (``lon``/``lat`` coordinates of the cube, as :func:`mcnnseq.io.open_table` writes
+        them from lon/lat or x/y columns), or None when the table had no coordinates."""
+        if "lon" not in ds.coords or "lat" not in ds.coords:
+            return None
+        lat = np.asarray(ds["lat"].values, dtype=np.float64).reshape(-1)
+        lon = np.asarray(ds["lon"].values, dtype=np.float64).reshape(-1)
+        if not (np.isfinite(lat) & np.isfinite(lon)).any():
+            return None
+        ids = np.asarray(ds["id"].values).astype(str) if "id" in ds.coords else np.arange(lat.size).astype(str)
+        return cls(lat=lat, lon=lon, ids=ids)
+
+    @property
+    def located(self) -> np.ndarray:
+        """(n,) bool: the point has a place."""
+        return np.isfinite(self.lat) & np.isfinite(self.lon)
+
+    @property
+    def bounds(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """``((south, west), (north, east))`` of the located points, padded so that one point still has an area."""
+        ok = self.located
+        south, north = float(self.lat[ok].min()), float(self.lat[ok].max())
+        west, east = float(self.lon[ok].min()), float(self.lon[ok].max())
+        pad = max(north - south, east - west) * 0.05 or 0.005
+        return (south - pad, west - pad), (north + pad, east + pad)
+
+    def nearest(self, lat: float, lon: float) -> int | None:
+        """Index of the located point nearest to ``lat, lon`` (distance on the local tangent plane), or None."""
+        ok = np.flatnonzero(self.located)
+        if ok.size == 0:
+            return None
+        dy = self.lat[ok] - float(lat)
+        dx = (self.lon[ok] - float(lon)) * np.cos(np.radians(float(lat)))
+        return int(ok[np.argmin(dx * dx + dy * dy)])
+
+
+def hex_colors(values: np.ndarray, *, cmap: str = "ndvi", vmin: float | None = None,
+               vmax: float | None = None) -> list[str | None]:
+    """``"#rrggbb"`` of each value under :func:`colorize`'s colour map (None for NaN), for point markers."""
+    v = np.asarray(values, dtype=np.float64).reshape(1, -1)
+    rgba = colorize(v, cmap=cmap, vmin=vmin, vmax=vmax)[0]
+    return [None if not np.isfinite(x) else "#%02x%02x%02x" % tuple(int(c) for c in px[:3])
+            for x, px in zip(v[0], rgba)]
+
+
 def colorize(values: np.ndarray, *, cmap: str = "ndvi", vmin: float | None = None, vmax: float | None = None,
              alpha: int = 255) -> np.ndarray:
     """``(H, W)`` values -> ``(H, W, 4)`` uint8 RGBA through the ramp ``cmap``; NaN -> transparent.
@@ -197,7 +252,8 @@ def png_data_url(rgba: np.ndarray) -> str:
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgba)).save(buf, format="PNG", compress_level=6)
+    # level 1: 4x faster than the default 6 on these noisy rasters, and no larger (a first Map visit encodes ~16)
+    Image.fromarray(np.ascontiguousarray(rgba)).save(buf, format="PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -32,7 +32,8 @@ def draw(ws: Workspace) -> None:
             st.warning(f"**{defaults.SIMULATED_BADGE}** — demo data made by the simulator, not observations.",
                        icon=":material/science:")
         t, ny, nx = cube.ds.sizes["time"], cube.ds.sizes["y"], cube.ds.sizes["x"]
-        st.caption(f"{soft_wrap(cube.label)}  \n{t} dates, {ny} x {nx} pixels")
+        st.caption(f"{soft_wrap(cube.label)}  \n{t} dates, "
+                   + (f"{nx:,} points (parcel/point table)" if cube.is_points else f"{ny} x {nx} pixels"))
 
         all_runs = ws.runs()
         if all_runs:

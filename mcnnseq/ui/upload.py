@@ -174,6 +174,35 @@ def load_geotiff_stack(files: Mapping[str, Upload], *, options: Mapping[str, Any
     return _finish(ds, " + ".join(u.name for u in files.values()))
 
 
+#: File types the Data page's table uploader accepts (:data:`mcnnseq.io.table.TABLE_FORMATS`).
+TABLE_TYPES: tuple[str, ...] = ("csv", "parquet", "pq")
+
+
+def load_table(upload: Upload, *, options: Mapping[str, Any] | None = None) -> xr.Dataset:
+    """A parcel/point table upload (long-form CSV or Parquet, :func:`mcnnseq.io.table.open_table`) -> points cube.
+
+    ``options``: ``crs`` (of x/y columns), ``sigma0`` ("auto", "db", "linear"). Errors name the uploaded
+    file, the column and the rows (the reader's messages); anything else unreadable says so.
+    """
+    from mcnnseq.io.table import open_uploaded_table
+
+    if not upload.data:
+        raise DatacubeError("is empty (0 bytes)", source=upload.name)
+    suffix = Path(upload.name).suffix.lower().lstrip(".")
+    if suffix not in TABLE_TYPES:
+        raise DatacubeError(f"is not a table: choose a .csv or .parquet file (got '.{suffix}')", source=upload.name)
+    opts = {k: v for k, v in dict(options or {}).items() if v not in (None, "")}
+    opts.setdefault("max_pixels", MAX_CELLS)
+    try:
+        ds = open_uploaded_table(upload.data, upload.name, **opts)
+    except McnnSeqError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
+        raise DatacubeError(f"cannot be read as a parcel/point table ({type(err).__name__}: {err})",
+                            source=upload.name) from None
+    return _finish(ds, upload.name)
+
+
 def _finish(ds: xr.Dataset, source: str) -> xr.Dataset:
     ds.attrs["source"] = source  # (the readers refused a cube over the size limit before reading it)
     return validate_cube(ds, source=source)
