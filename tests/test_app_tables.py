@@ -91,7 +91,7 @@ def test_a_parcel_table_uploads_trains_evaluates_maps_groups_by_crop_and_exports
     with fake_map():
         at.switch_page("pages/train.py").run()
         at.multiselect(key="_w_train_models").set_value(["CNN"]).run()
-        at.number_input(key="_w_train:quick:epochs").set_value(2).run()
+        at.number_input(key="_w_train:quick:steps").set_value(40).run()
         at.button(key="train_go").click().run()
     job = at.session_state["mcnn_job"]
     job.join(300)
