@@ -3,6 +3,7 @@
     nice -n 19 .venv/bin/python scripts/calibrate_difficulty.py           # ~1 min on 2 busy cores
     nice -n 19 .venv/bin/python scripts/calibrate_difficulty.py --json difficulty.json
     nice -n 19 .venv/bin/python scripts/calibrate_difficulty.py --ablation    # the knob table, ~3 min
+    .venv/bin/python scripts/calibrate_difficulty.py --levels                 # class-mean NDVI, VV, VH
 
 For each scene size (default 200 and 400 px, the app's sizes) and seed (default 0-4) it builds the 50 %
 and 70 % cloud scenes (the 70 % split inherited from the 50 % one, Table 2) and scores two linear
@@ -58,7 +59,13 @@ ABLATIONS: dict[str, dict] = {
     "greenness / biomass patches off": {"pixel_greenness_std": 0.0, "pixel_biomass_std": 0.0},
     "harvest sweep off": {"harvest_sweep": False},
     "biomass lag spread off": {"biomass_lag_spread": 0.0},
+    "non-crop covers off (all bare)": {"farmstead_fraction": 0.0, "canal_fraction": 0.0, "bank_tree_fraction": 0.0},
 }
+#: Every mechanism above except speckle and thermal noise off at once: the sensor noise alone.
+ABLATIONS["all field and pixel heterogeneity off"] = {
+    k: v for label, over in ABLATIONS.items() if not label.startswith(("speckle", "thermal")) for k, v in over.items()}
+ABLATIONS["... and 7-look speckle, no thermal noise"] = {
+    **ABLATIONS["all field and pixel heterogeneity off"], "speckle_looks": 7.0, "nesz_db": None}
 
 
 def _spread(values: list[float]) -> str:
@@ -113,7 +120,7 @@ def _ablation(sizes: list[int], seeds: list[int]) -> int:
     print(f"How each mechanism moves the yardsticks: 50 % scenario, mean over seeds {seeds}; "
           "one mechanism switched off at a time")
     head = "   ".join(f"{f'{s} px: per-date':>15} {'series':>7}" for s in sizes)
-    print(f"  {'change from the defaults':<42} {head}")
+    print(f"  {'change from the defaults':<52} {head}")
     for label, over in [("defaults", {})] + list(ABLATIONS.items()):
         params = SimParams(**over)
         cells = []
@@ -121,7 +128,31 @@ def _ablation(sizes: list[int], seeds: list[int]) -> int:
             ds = [simulate_scene(size=size, seed=seed, scenario="50%", params=params) for seed in seeds]
             d = [difficulty(x) for x in ds]
             cells.append(f"{np.mean([x.per_date_mean for x in d]):15.3f} {np.mean([x.series_mean for x in d]):7.3f}")
-        print(f"  {label:<42} {'   '.join(cells)}", flush=True)
+        print(f"  {label:<52} {'   '.join(cells)}", flush=True)
+    return 0
+
+
+def _levels(size: int, seed: int) -> int:
+    """Class means of NDVI, VV, VH (dB) on four dates of the scene without clouds."""
+    import pandas as pd
+
+    ds = simulate_scene(size=size, seed=seed, scenario="none")
+    times = pd.DatetimeIndex(ds["time"].values)
+    picks = [int(np.argmin(np.abs((times - pd.Timestamp(d)).days))) for d in
+             ("2018-01-16", "2018-04-01", "2018-07-10", "2018-10-18")]
+    crop = ds["crop"].values
+    print(f"Class means, {size} x {size} px, seed {seed}, scenario none: NDVI / VV dB / VH dB")
+    print(f"  {'class':<20}" + "".join(f"{str(times[i].date()):>22}" for i in picks))
+    for code, name in CROP_CLASSES.items():
+        cells = []
+        for i in picks:
+            sel = crop == code
+            nd, vv, vh = (float(ds[v].values[i][sel].mean()) for v in ("ndvi_true", "vv", "vh"))
+            cells.append(f"{nd:5.2f} / {vv:6.1f} / {vh:5.1f}")
+        print(f"  {code} {name:<18}" + "".join(f"{c:>22}" for c in cells))
+    vh, ndvi = ds["vh"].values, ds["ndvi_true"].values
+    print(f"  VH at NDVI < 0.2: median {np.median(vh[ndvi < 0.2]):.1f} dB, share at the -35 dB floor "
+          f"{100 * (vh[ndvi < 0.2] <= -35).mean():.1f} %; at NDVI > 0.7: median {np.median(vh[ndvi > 0.7]):.1f} dB")
     return 0
 
 
@@ -134,9 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="seed of the scene shown date by date (default 0)")
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     ap.add_argument("--ablation", action="store_true", help="print the knob table instead (slow)")
+    ap.add_argument("--levels", action="store_true", help="print class-mean NDVI and backscatter of the "
+                                                          "--size/--seed scene instead")
     args = ap.parse_args(argv)
     if args.ablation:
         return _ablation(args.sizes, args.seeds[:2])
+    if args.levels:
+        return _levels(args.size, args.seed)
 
     params = SimParams()
     t0 = time.perf_counter()

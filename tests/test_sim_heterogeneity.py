@@ -134,3 +134,25 @@ def test_scene_heterogeneity_draws_are_seeded():
     np.testing.assert_array_equal(a, b)
     assert (a[:, 5] == 0).all()  # alfalfa
     assert (a[:, 1:5] > 0).any(axis=0).all()  # every annual crop gets tilled at some point of the year
+
+
+def test_non_crop_cover_puts_farmsteads_on_non_crop_fields_and_water_along_roads():
+    field = np.zeros((60, 60), dtype=np.int32)
+    field[:, :2] = 0
+    field[:, 2:30] = 1
+    field[:, 30:] = 2
+    field[:2, :] = 0
+    field_crop = np.array([7, 7, 5], dtype=np.int16)  # roads, a non-crop field, alfalfa
+    cover = het.non_crop_cover(field, field_crop, np.random.default_rng(0), farmstead_fraction=1.0,
+                               canal_fraction=0.25, bank_tree_fraction=0.1)
+    assert cover.dtype == np.int8 and (cover[field == 2] == het.COVER_BARE).all()  # crops keep their cover
+    farm = cover[field == 1]
+    assert (farm == het.COVER_BUILDINGS).mean() == pytest.approx(0.05, abs=0.01)
+    assert (farm == het.COVER_TREES).mean() == pytest.approx(0.15, abs=0.01)
+    road = cover[field == 0]
+    assert (road == het.COVER_WATER).mean() == pytest.approx(0.25, abs=0.02)
+    assert (road == het.COVER_TREES).mean() == pytest.approx(0.1, abs=0.02)
+    assert not (cover == het.COVER_WATER)[field > 0].any()
+    none = het.non_crop_cover(field, field_crop, np.random.default_rng(0), farmstead_fraction=0.0,
+                              canal_fraction=0.0, bank_tree_fraction=0.0)
+    assert (none == het.COVER_BARE).all()

@@ -195,3 +195,18 @@ def test_greenness_patches_reach_the_optics_and_biomass_patches_the_radar():
     assert not np.array_equal(base["ndvi_true"].values, no_green["ndvi_true"].values)
     np.testing.assert_array_equal(base["ndvi_true"].values, no_biomass["ndvi_true"].values)
     assert not np.array_equal(base["vv"].values, no_biomass["vv"].values)
+
+
+def test_non_crop_land_has_buildings_water_and_trees():
+    ds = simulate_scene(size=200, seed=1, scenario="none", params=SimParams(farmstead_fraction=1.0))
+    crop, field = ds["crop"].values, ds["field"].values
+    ndvi, vv = ds["ndvi_true"].values, ds["vv"].values
+    non_crop = crop == 7
+    summer = pd.DatetimeIndex(ds["time"].values).month.isin([6, 7, 8])
+    mean_ndvi = ndvi[summer].mean(axis=0)
+    water = non_crop & (field == 0) & (mean_ndvi < 0.02)
+    trees = non_crop & (mean_ndvi > 0.4)
+    bright = non_crop & (np.median(vv, axis=0) > -7)
+    assert water.sum() > 20 and trees.sum() > 20 and bright.sum() > 10
+    assert np.median(vv[:, water]) < -17 and np.median(vv[:, bright]) > -8  # dB: specular water, double bounce
+    assert np.median(ndvi[:, bright]) < 0.25  # roofs and yards: bright radar, little green

@@ -7,10 +7,14 @@ reasons, per field unless said otherwise:
   (:func:`rows_face_radar`, :func:`row_effect_db`);
 * **tillage**: seedbed preparation before planting and disking after harvest roughen the soil,
   which slakes back under irrigation and rain (:func:`tillage_roughness_db`);
+* **irrigation sets** and **harvest sweeps** across a field (:func:`irrigation_delays`,
+  :func:`harvest_delays`);
 * **crop structure and variety** within a class: per-field factors of the water-cloud scattering
   and attenuation parameters (:func:`structure_factors`);
 * **dew** on irrigated canopies at the dawn overpass (:func:`dew_mask`);
-* **rain** that falls unevenly over the scene (:func:`rain_moisture`, per pixel);
+* **rain** that falls unevenly over the scene (:func:`rain_patterns`, per pixel);
+* **non-crop land** that is not bare: farmsteads (buildings, trees) and the canals and drains along
+  the roads (open water, bank vegetation) (:func:`non_crop_cover`);
 
 and, per date, the radar's point-spread function and the S1–S2 co-registration error, which mix
 the backscatter of neighbouring fields into the pixels at field edges (:func:`radar.psf_resample`).
@@ -208,3 +212,48 @@ def harvest_delays(field: np.ndarray, field_crop: np.ndarray, rng: np.random.Gen
     delay = across * days[field]
     delay[field == 0] = 0.0
     return delay.astype(np.float32)
+
+
+_FARM_BUILDINGS, _FARM_TREES = 0.05, 0.15  # shares of a farmstead field
+
+#: Cover codes of :func:`non_crop_cover`.
+COVER_BARE, COVER_TREES, COVER_BUILDINGS, COVER_WATER = 0, 1, 2, 3
+#: NDVI of the covers: trees (base, seasonal amplitude, green-up day, leaf-fall day: athel tamarisk,
+#: eucalyptus and reeds, greenest April-October), roofs and yards, open water.
+TREE_NDVI: tuple[float, float, float, float] = (0.3, 0.25, 70.0, 320.0)
+BUILDING_NDVI, WATER_NDVI = 0.12, -0.05
+#: Radar of the covers: trees hold ~3 kg/m² of water per unit LAI (wood) and scatter 1.3 x a crop's A;
+#: buildings are bright (double bounce) at (VV, VH) dB with a per-pixel spread (orientation, size);
+#: open water is specular and dark, brighter or darker with the wind on each date (scene-wide).
+TREE_VWC_PER_LAI, TREE_A_FACTOR = 3.0, 1.3
+BUILDING_DB, BUILDING_SPREAD_DB = (-3.0, -12.0), 3.0
+WATER_DB, WIND_SPREAD_DB = (-22.0, -30.0), 3.0
+
+
+def non_crop_cover(field: np.ndarray, field_crop: np.ndarray, rng: np.random.Generator, *,
+                   farmstead_fraction: float, canal_fraction: float, bank_tree_fraction: float) -> np.ndarray:
+    """``(ny, nx)`` int8 cover of the non-crop pixels (:data:`COVER_BARE` elsewhere).
+
+    A share ``farmstead_fraction`` of the non-crop fields are farmsteads, feedlots or yards: patches (a
+    few pixels) of buildings (5 % of the field) and of trees (windbreaks, 15 %) on bare ground. Along the
+    road grid (field 0), ``canal_fraction`` of the pixels are open water of canals and drains and
+    ``bank_tree_fraction`` bank vegetation (reeds, tamarisk), in stretches of a few hundred metres.
+    """
+    from mcnnseq.sim.scene import NON_CROP
+
+    cover = np.zeros(field.shape, dtype=np.int8)
+    farmstead = (field_crop == NON_CROP) & (rng.random(field_crop.size) < farmstead_fraction)
+    farmstead[0] = False
+    patches = smooth_field(field.shape, 2.0, rng)
+    in_farm = farmstead[field]
+    if in_farm.any():
+        hi, lo = np.quantile(patches[in_farm], [1.0 - _FARM_BUILDINGS, _FARM_TREES])
+        cover[in_farm & (patches >= hi)] = COVER_BUILDINGS
+        cover[in_farm & (patches <= lo)] = COVER_TREES
+    road = field == 0
+    stretch = smooth_field(field.shape, 15.0, rng)
+    if road.any():
+        hi, lo = np.quantile(stretch[road], [1.0 - canal_fraction, bank_tree_fraction])
+        cover[road & (stretch > hi)] = COVER_WATER
+        cover[road & (stretch < lo)] = COVER_TREES
+    return cover

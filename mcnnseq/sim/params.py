@@ -30,6 +30,12 @@ class SimParams:
     road_spacing_px: int = 161
     #: Width of a road + canal strip in pixels (non-crop land, field id 0).
     road_width_px: int = 2
+    #: Non-crop land that is not bare (heterogeneity.non_crop_cover): share of the non-crop fields that
+    #: are farmsteads (buildings, trees), and shares of the road/canal strip pixels that are open water
+    #: (canals, drains) and bank vegetation.
+    farmstead_fraction: float = 0.3
+    canal_fraction: float = 0.25
+    bank_tree_fraction: float = 0.1
 
     # --- phenology (phenology.py) -----------------------------------------------------------
     #: Per-field planting/harvest date jitter, standard deviation in days: the low-desert planting
@@ -70,10 +76,10 @@ class SimParams:
     #: Equivalent number of looks of the multiplicative gamma speckle: the IW GRDH product's ENL
     #: (Sentinel-1 User Handbook), as in the paper's Earth Engine S1_GRD input (no speckle filter).
     speckle_looks: float = 4.4
-    #: Noise-equivalent sigma0 of the IW product (dB; requirement <= -22 dB, typically -22 to -28 dB
-    #: across the swath). Thermal-noise removal subtracts its mean but not its fluctuation, which
+    #: Noise-equivalent sigma0 of the IW product (dB; requirement <= -22 dB, a few dB lower across
+    #: most of the swath). Thermal-noise removal subtracts its mean but not its fluctuation, which
     #: swamps dark targets (VH over bare soil); None: no thermal noise.
-    nesz_db: float | None = -23.0
+    nesz_db: float | None = -25.0
     #: Point-spread functions, full width at half maximum (m): Sentinel-1 IW GRDH resolution 20 m x
     #: 22 m on 10 m pixels; Sentinel-2 10 m bands (MTF about 0.15-0.3 at Nyquist). A pixel at a field
     #: edge mixes its neighbours, the radar more than the optics.

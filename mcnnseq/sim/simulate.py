@@ -96,8 +96,11 @@ def simulate_scene(*, size=400, seed: int = 0, scenario: str = "50%", params: Si
                          road_width_px=params.road_width_px, proportions_from=params.proportions_from)
     field_pheno, subtype, always_irrigated = sample_field_phenology(layout.field_crop, rng["phenology"], params)
     coords = het.field_coordinates(layout.field)
-    pixels, greenness = _pixel_phenology(field_pheno, layout, rng["pixels"], params, coords)
-    static = _radar_static(layout, rng["fields"], params)
+    cover = het.non_crop_cover(layout.field, layout.field_crop, rng["layout"],
+                               farmstead_fraction=params.farmstead_fraction, canal_fraction=params.canal_fraction,
+                               bank_tree_fraction=params.bank_tree_fraction).ravel()
+    pixels, greenness = _pixel_phenology(field_pheno, layout, rng["pixels"], params, coords, cover)
+    static = _radar_static(layout, rng["fields"], params, cover)
 
     s2, s1 = s2_dates(), paired_s1_dates()
     t2, t1 = days_since_2018(s2), days_since_2018(s1)
@@ -108,6 +111,7 @@ def simulate_scene(*, size=400, seed: int = 0, scenario: str = "50%", params: Si
                                                        cv=params.rain_spatial_cv, scale_px=params.rain_scale_px)
     rain = radar.rain_wetness(t1, rain_days=params.rain_days, tau=state["tau"]) * np.float32(params.rain_moisture)
     state["rain_wet"] = rain @ rain_coef  # (T, 3) weights of the rain basis: vol % per pixel = weights @ basis
+    state["wind"] = (10.0 ** (rng["geometry"].normal(0.0, het.WIND_SPREAD_DB, T) / 10.0)).astype(np.float32)[:, None]
     shifts_s1 = rng["geometry"].normal(0.0, params.s1_geolocation_std_m / PIXEL_SIZE_M, (T, 2))
     shifts_s2 = rng["geometry"].normal(0.0, params.s2_geolocation_std_m / PIXEL_SIZE_M, (T, 2))
 
@@ -190,6 +194,10 @@ def _clean_block(out: dict[str, np.ndarray], r0: int, r1: int, nx: int, t1: np.n
         soil_db += state[f"soil_field_db_{pol}"][:, f]
         a = static[f"a_{pol}"][sl] * dew
         sigma = radar.water_cloud(vwc, soil_db, static["cos_theta"][sl], a=a, b=static[f"b_{pol}"][sl])
+        hard = static["hard"][sl]  # buildings and open water: their own backscatter
+        if hard.any():
+            level = static[f"hard_{pol}"][sl][hard]
+            sigma[:, hard] = np.where(static["water"][sl][hard], level * state["wind"], level)
         out[pol][:, r0:r1, :] = sigma.reshape(T, r1 - r0, nx)
 
 
@@ -235,13 +243,21 @@ def _pixel_state(layout, rng: np.random.Generator, params: SimParams, coords) ->
     return {"delay": delay.ravel(), "texture": np.clip(texture, 0.5, None).astype(np.float32).ravel()}
 
 
-def _pixel_phenology(field_pheno, layout, rng: np.random.Generator, params: SimParams, coords):
-    """Per-pixel phenology: the field's, with a date jitter, the harvest sweeping across the field,
-    vigour variation and edge effect; and the pixel's greenness factor ``(ny*nx,)`` (scales the
-    optical NDVI only, not the canopy water)."""
+def _pixel_phenology(field_pheno, layout, rng: np.random.Generator, params: SimParams, coords, cover: np.ndarray):
+    """Per-pixel phenology: the field's (or the non-crop ``cover``'s), with a date jitter, the harvest
+    sweeping across the field, vigour variation and edge effect; and the pixel's greenness factor
+    ``(ny*nx,)`` (scales the optical NDVI only, not the canopy water)."""
     ny, nx = layout.field.shape
     n = ny * nx
     p = field_pheno.take(layout.field.ravel())
+    trees = cover == het.COVER_TREES
+    base, amp, green_up, leaf_fall = het.TREE_NDVI
+    p.base[trees], p.amp1[trees], p.s1[trees], p.e1[trees] = base, amp, green_up, leaf_fall
+    p.r1[trees] = p.f1[trees] = 15.0
+    for code, value in ((het.COVER_BUILDINGS, het.BUILDING_NDVI), (het.COVER_WATER, het.WATER_NDVI)):
+        p.base[cover == code], p.amp1[cover == code] = value, 0.0
+    other = cover != het.COVER_BARE
+    p.amp2[other], p.cut1[other], p.cut2[other] = 0.0, 0.0, 0.0
     shift = rng.normal(0.0, params.pixel_shift_days, n).astype(np.float32)
     for name in ("s1", "e1", "s2", "e2"):
         getattr(p, name)[:] += shift
@@ -258,16 +274,17 @@ def _pixel_phenology(field_pheno, layout, rng: np.random.Generator, params: SimP
     p.amp1 *= vigor
     p.amp2 *= vigor
     p.base += rng.normal(0.0, _PIXEL_BASE_STD, n).astype(np.float32)
-    shrubs = (layout.crop.ravel() == NON_CROP) & (rng.random(n) < _SHRUB_FRACTION)
+    shrubs = (layout.crop.ravel() == NON_CROP) & (rng.random(n) < _SHRUB_FRACTION) & (cover == het.COVER_BARE)
     p.base[shrubs] += _SHRUB_NDVI
     greenness = 1.0 + params.pixel_greenness_std * smooth_field((ny, nx), params.smooth_vigor_px, rng).ravel()
     return p, np.clip(greenness, 0.3, None).astype(np.float32)
 
 
-def _radar_static(layout, rng: np.random.Generator, params: SimParams) -> dict[str, np.ndarray]:
+def _radar_static(layout, rng: np.random.Generator, params: SimParams, cover: np.ndarray) -> dict[str, np.ndarray]:
     """Per-pixel constants of the radar model, flat ``(ny*nx,)``: field id, canopy water per unit LAI
     (kg/m²), biomass lag (days), cos(incidence), water-cloud A and B per polarisation (class x
-    field structure factors), static soil offset per polarisation (dB: roughness, angle)."""
+    field structure factors), static soil offset per polarisation (dB: roughness, angle); for
+    buildings and open water (``hard``, ``water``) their own sigma0 per polarisation (linear)."""
     ny, nx = layout.field.shape
     n = ny * nx
     fid = layout.field.ravel()
@@ -303,4 +320,14 @@ def _radar_static(layout, rng: np.random.Generator, params: SimParams) -> dict[s
         out[f"a_{pol}"] = a_lut[crop] * structure[fid, j]
         out[f"b_{pol}"] = b_lut[crop] * structure[fid, 2 + j]
         out[f"soil_offset_{pol}"] = (rough_field[fid] + rough_pixel + angle_db).astype(np.float32)
+    trees = cover == het.COVER_TREES
+    out["vwc_coef"][trees] = het.TREE_VWC_PER_LAI
+    out["lag"][trees] = 0.0
+    spread = rng.normal(0.0, het.BUILDING_SPREAD_DB, n)
+    out["water"] = cover == het.COVER_WATER
+    out["hard"] = out["water"] | (cover == het.COVER_BUILDINGS)
+    for j, pol in enumerate(("vv", "vh")):
+        out[f"a_{pol}"][trees] *= het.TREE_A_FACTOR
+        level_db = np.where(out["water"], het.WATER_DB[j], het.BUILDING_DB[j] + spread)
+        out[f"hard_{pol}"] = (10.0 ** (level_db / 10.0)).astype(np.float32)
     return out
