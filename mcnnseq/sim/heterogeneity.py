@@ -138,9 +138,8 @@ def rain_patterns(shape: tuple[int, int], n_events: int, rng: np.random.Generato
     ``scale_px``). Event ``e`` brings U(0.5, 1.5) x (1 + ``cv`` x its own unit-variance mixture of
     the two fields): rain cells of a few km that fall elsewhere each time. Clip the sum at 0."""
     basis = np.ones((3, shape[0] * shape[1]), dtype=np.float32)
-    if cv > 0:
-        basis[1] = smooth_field(shape, scale_px, rng).ravel()
-        basis[2] = smooth_field(shape, scale_px, rng).ravel()
+    basis[1] = smooth_field(shape, scale_px, rng).ravel()
+    basis[2] = smooth_field(shape, scale_px, rng).ravel()
     amount = rng.uniform(0.5, 1.5, n_events)
     angle = rng.uniform(0.0, 2 * np.pi, n_events)
     coef = np.stack([amount, amount * cv * np.cos(angle), amount * cv * np.sin(angle)], axis=1)

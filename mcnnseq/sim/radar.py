@@ -132,13 +132,15 @@ def water_cloud(vwc: np.ndarray, soil_db: np.ndarray, cos_theta: np.ndarray, *, 
     return (veg + tau2 * soil).astype(np.float32, copy=False)
 
 
-def speckle_db(sigma0: np.ndarray, *, looks: float, rng: np.random.Generator, nesz: float = 0.0) -> np.ndarray:
+def speckle_db(sigma0: np.ndarray, *, looks: float, rng: np.random.Generator, nesz: float | None = None
+               ) -> np.ndarray:
     """``sigma0`` (linear) times unit-mean gamma speckle of ``looks`` looks, plus the residual of the
     thermal noise after its removal (the fluctuation of a noise of power ``nesz``, linear, averaged
-    over ``looks`` looks; Gaussian approximation), in dB, clipped to :data:`DB_CLIP`. Shape and float32 kept."""
+    over ``looks`` looks; Gaussian approximation), in dB, clipped to :data:`DB_CLIP`. ``nesz=None``: no
+    thermal noise and no draw for it (``nesz=0.0`` draws it at zero power). Shape and float32 kept."""
     scale = np.float32(1.0 / looks)
     noisy = sigma0 * (rng.standard_gamma(looks, size=sigma0.shape, dtype=np.float32) * scale)
-    if nesz > 0:  # zero-mean fluctuation of std nesz / sqrt(looks) (Gaussian approximation)
+    if nesz is not None:  # zero-mean fluctuation of std nesz / sqrt(looks) (Gaussian approximation)
         residual = rng.standard_normal(size=sigma0.shape, dtype=np.float32)
         residual *= np.float32(nesz / np.sqrt(looks))
         noisy += residual

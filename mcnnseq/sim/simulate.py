@@ -129,7 +129,7 @@ def simulate_scene(*, size=400, seed: int = 0, scenario: str = "50%", params: Si
         radar.psf_resample(out[pol], sigma_px=params.s1_psf_fwhm_m / _FWHM_PER_SIGMA / PIXEL_SIZE_M,
                            shifts_px=shifts_s1)
     date_bias = rng["geometry"].normal(0.0, params.optical_date_bias_std, T).astype(np.float32)[:, None, None]
-    nesz = float(10.0 ** (params.nesz_db / 10.0)) if params.nesz_db is not None else 0.0
+    nesz = float(10.0 ** (params.nesz_db / 10.0)) if params.nesz_db is not None else 0.0  # always drawn
     for b, (r0, r1) in enumerate(blocks):  # optical noise, speckle
         ndvi = out["ndvi_true"][:, r0:r1, :]
         ndvi += date_bias
@@ -261,8 +261,8 @@ def _pixel_phenology(field_pheno, layout, rng: np.random.Generator, params: SimP
     shift = rng.normal(0.0, params.pixel_shift_days, n).astype(np.float32)
     for name in ("s1", "e1", "s2", "e2"):
         getattr(p, name)[:] += shift
+    late = het.harvest_delays(layout.field, layout.field_crop, rng, coords).ravel()  # drawn either way
     if params.harvest_sweep:
-        late = het.harvest_delays(layout.field, layout.field_crop, rng, coords).ravel()
         p.e1 += late
         p.e2 += late
         period = np.array([1.0] + [CUT_REGIMES[k][0] for k in sorted(CUT_REGIMES)], dtype=np.float32)
