@@ -18,13 +18,15 @@ def two_fields():
     return field
 
 
-def test_rows_run_along_the_long_side_of_bedded_fields_only():
+def test_rows_run_along_the_long_side_and_only_bedded_fields_face_the_radar():
     field = two_fields()
-    rng = np.random.default_rng(0)
-    facing = het.rows_face_radar(field, np.array([7, 4, 4], np.int16), rng)
-    assert facing.tolist() == [False, False, True]  # the tall field's rows run north-south
-    facing = het.rows_face_radar(field, np.array([7, 5, 5], np.int16), rng)
-    assert not facing.any()  # alfalfa is flat-planted in borders: no beds
+    north_south = het.rows_north_south(field, 3, np.random.default_rng(0))
+    assert north_south[1:].tolist() == [False, True]  # the wide field's rows run east-west, the tall one's north-south
+    assert het.rows_face_radar(north_south, np.array([7, 4, 4], np.int16)).tolist() == [False, False, True]
+    assert not het.rows_face_radar(north_south, np.array([7, 5, 5], np.int16)).any()  # alfalfa: flat borders
+    square = np.ones((20, 20), dtype=np.int32)
+    drawn = [het.rows_north_south(square, 2, np.random.default_rng(s))[1] for s in range(40)]
+    assert 5 < sum(drawn) < 35  # a square field's rows run either way
 
 
 def test_row_effect_brightens_only_fields_facing_the_radar():
@@ -92,7 +94,7 @@ def test_rain_patterns_vary_in_space_and_between_events():
 
 def test_field_coordinates_run_across_and_along_the_rows():
     field = two_fields()
-    across, along = het.field_coordinates(field)
+    across, along = het.field_coordinates(field, np.array([False, False, True]))
     assert across.shape == field.shape and (across[field == 0] == 0).all()
     assert 0 < across[field > 0].min() and across.max() < 1 and along.max() < 1
     # wide field: across = north-south position; tall field: across = east-west position
@@ -103,8 +105,9 @@ def test_field_coordinates_run_across_and_along_the_rows():
 
 def test_irrigation_sets_delay_the_water_across_the_field():
     field = two_fields()
+    coords = het.field_coordinates(field, np.array([False, False, True]))
     delay = het.irrigation_delays(field, np.array([7, 4, 5], np.int16), np.random.default_rng(0),
-                                  set_days=(1.0, 3.0), advance_days=0.3)
+                                  set_days=(1.0, 3.0), advance_days=0.3, coords=coords)
     assert delay.dtype == np.float32 and (delay[field == 0] == 0).all()
     for fid in (1, 2):
         d = delay[field == fid]
@@ -115,7 +118,8 @@ def test_irrigation_sets_delay_the_water_across_the_field():
 
 def test_harvest_sweeps_across_the_field_in_class_specific_days():
     field = two_fields()
-    late = het.harvest_delays(field, np.array([7, 8, 2], np.int16), np.random.default_rng(0))
+    coords = het.field_coordinates(field, np.array([False, False, True]))
+    late = het.harvest_delays(field, np.array([7, 8, 2], np.int16), np.random.default_rng(0), coords)
     assert late.dtype == np.float32 and (late[field == 0] == 0).all()
     vegetables, wheat = late[field == 1], late[field == 2]
     lo, hi = het.HARVEST_SWEEP_DAYS[8]

@@ -44,22 +44,27 @@ _DISK_AFTER_HARVEST = (5.0, 30.0)
 _WINDOW = (-400.0, 800.0)  # a season date outside this range has no event in the simulated year
 
 
-def rows_face_radar(field: np.ndarray, field_crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``(n_fields + 1,)`` bool: the field is bedded and its rows run north–south.
+def rows_north_south(field: np.ndarray, n_ids: int, rng: np.random.Generator) -> np.ndarray:
+    """``(n_ids,)`` bool per field id: its rows (furrows, border strips) run north–south.
 
-    Furrows run along a field's long side (from the head ditch to the tail ditch), so rows run
-    north–south in fields taller than wide, east–west in wider ones, either way (at random) in square
-    ones. The descending Sentinel-1 pass looks west-north-west (about 283°), nearly across north–south
-    beds, whose slopes then face the radar. ``field`` (y, x) field ids, ``field_crop`` class per id.
+    Rows run along a field's long side (from the head ditch to the tail ditch): north–south in
+    fields taller than wide, east–west in wider ones, either way (at random) in square ones.
+    ``field`` (y, x) field ids below ``n_ids``.
     """
-    n = field_crop.size
-    north_south = rng.random(n) < 0.5
+    north_south = rng.random(n_ids) < 0.5
     for fid, sl in enumerate(ndimage.find_objects(field), start=1):
         if sl is None:
             continue
         height, width = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
         if height != width:
             north_south[fid] = height > width
+    return north_south
+
+
+def rows_face_radar(north_south: np.ndarray, field_crop: np.ndarray) -> np.ndarray:
+    """``(n_fields + 1,)`` bool: the field is bedded (:data:`BEDDED_CLASSES`) and its rows run
+    north–south. The descending Sentinel-1 pass looks west-north-west (about 283°), nearly across
+    north–south beds, whose slopes then face the radar."""
     bedded = np.isin(field_crop, BEDDED_CLASSES)
     bedded[0] = False
     return north_south & bedded
@@ -146,10 +151,9 @@ def rain_patterns(shape: tuple[int, int], n_events: int, rng: np.random.Generato
     return coef.astype(np.float32), basis
 
 
-def field_coordinates(field: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def field_coordinates(field: np.ndarray, north_south: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(across, along)``, each ``(ny, nx)`` float32 in 0..1: a pixel's position across its field's
-    rows (the short side: furrows and borders run along the long side) and along them. Square fields
-    count as wider than tall. Roads (field 0) get 0."""
+    rows and along them (``north_south`` per field id, :func:`rows_north_south`). Roads (field 0) get 0."""
     across = np.zeros(field.shape, dtype=np.float32)
     along = np.zeros(field.shape, dtype=np.float32)
     for fid, sl in enumerate(ndimage.find_objects(field), start=1):
@@ -158,7 +162,7 @@ def field_coordinates(field: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         h, w = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
         rows = ((np.arange(h) + 0.5) / h).astype(np.float32)[:, None]
         cols = ((np.arange(w) + 0.5) / w).astype(np.float32)[None, :]
-        a, b = (rows, cols) if h <= w else (cols, rows)
+        a, b = (cols, rows) if north_south[fid] else (rows, cols)
         across[sl] = np.broadcast_to(a, (h, w))
         along[sl] = np.broadcast_to(b, (h, w))
     return across, along
@@ -166,15 +170,15 @@ def field_coordinates(field: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def irrigation_delays(field: np.ndarray, field_crop: np.ndarray, rng: np.random.Generator, *,
                       set_days: tuple[float, float], advance_days: float,
-                      coords: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                      coords: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """``(ny, nx)`` float32 days after a field's irrigation starts when the water reaches each pixel.
 
     A field is irrigated in 2–6 sets (groups of furrows or border strips) one after the other,
     across its rows, over ``set_days`` (U(lo, hi) per field) in all, from one side or the other;
     within a set the water advances along the rows from the head ditch in ``advance_days``.
-    ``coords``: :func:`field_coordinates` of ``field`` if already computed.
+    ``coords``: :func:`field_coordinates` of ``field``.
     """
-    across, along = coords if coords is not None else field_coordinates(field)
+    across, along = coords
     n = field_crop.size
     total = rng.uniform(*set_days, n).astype(np.float32)
     n_sets = rng.integers(2, 7, n)
@@ -198,10 +202,11 @@ HARVEST_SWEEP_DAYS: dict[int, tuple[float, float]] = {
 
 
 def harvest_delays(field: np.ndarray, field_crop: np.ndarray, rng: np.random.Generator,
-                   coords: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                   coords: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """``(ny, nx)`` float32 days by which each pixel's harvest (or cut) follows the first one in its
-    field: the harvest sweeps across the rows in :data:`HARVEST_SWEEP_DAYS` of its class."""
-    across, _ = coords if coords is not None else field_coordinates(field)
+    field: the harvest sweeps across the rows (``coords``: :func:`field_coordinates`) in
+    :data:`HARVEST_SWEEP_DAYS` of its class."""
+    across, _ = coords
     n = field_crop.size
     lo = np.array([HARVEST_SWEEP_DAYS.get(int(c), (0.0, 0.0))[0] for c in field_crop], dtype=np.float64)
     hi = np.array([HARVEST_SWEEP_DAYS.get(int(c), (0.0, 0.0))[1] for c in field_crop], dtype=np.float64)

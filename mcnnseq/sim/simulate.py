@@ -95,7 +95,8 @@ def simulate_scene(*, size=400, seed: int = 0, scenario: str = "50%", params: Si
     layout = make_layout(ny, nx, rng=rng["layout"], road_spacing_px=params.road_spacing_px,
                          road_width_px=params.road_width_px, proportions_from=params.proportions_from)
     field_pheno, subtype, always_irrigated = sample_field_phenology(layout.field_crop, rng["phenology"], params)
-    coords = het.field_coordinates(layout.field)
+    north_south = het.rows_north_south(layout.field, layout.field_crop.size, rng["layout"])
+    coords = het.field_coordinates(layout.field, north_south)
     cover = het.non_crop_cover(layout.field, layout.field_crop, rng["layout"],
                                farmstead_fraction=params.farmstead_fraction, canal_fraction=params.canal_fraction,
                                bank_tree_fraction=params.bank_tree_fraction).ravel()
@@ -105,7 +106,8 @@ def simulate_scene(*, size=400, seed: int = 0, scenario: str = "50%", params: Si
     s2, s1 = s2_dates(), paired_s1_dates()
     t2, t1 = days_since_2018(s2), days_since_2018(s1)
     T = len(s2)
-    state = _field_state(t1, layout, field_pheno, subtype, always_irrigated, rng["fields"], params)
+    state = _field_state(t1, layout, field_pheno, subtype, always_irrigated, rng["fields"], params,
+                         het.rows_face_radar(north_south, layout.field_crop))
     state.update(_pixel_state(layout, rng["structure"], params, coords))
     rain_coef, state["rain_basis"] = het.rain_patterns((ny, nx), len(params.rain_days), rng["geometry"],
                                                        cv=params.rain_spatial_cv, scale_px=params.rain_scale_px)
@@ -202,10 +204,10 @@ def _clean_block(out: dict[str, np.ndarray], r0: int, r1: int, nx: int, t1: np.n
 
 
 def _field_state(t1: np.ndarray, layout, field_pheno, subtype: np.ndarray, always_irrigated: np.ndarray,
-                 rng: np.random.Generator, params: SimParams) -> dict[str, np.ndarray]:
+                 rng: np.random.Generator, params: SimParams, facing: np.ndarray) -> dict[str, np.ndarray]:
     """Per-field (and per-date) quantities at the S1 dates ``t1``: irrigation ages ``(K, T, F)``,
     dry-down time ``tau`` ``(T,)``, dry and wet topsoil moisture ``(F,)`` (vol %), soil-term offsets
-    per polarisation ``(T, F)`` (dB: row direction + tillage), dew gain ``(T, F)``."""
+    per polarisation ``(T, F)`` (dB: row direction where ``facing``, + tillage), dew gain ``(T, F)``."""
     n_fields = layout.field_crop.size
     tau = radar.drydown_days(t1, mean=params.drydown_days, amplitude=params.drydown_amplitude_days)
     lo_i, hi_i = params.irrigation_interval_days
@@ -224,7 +226,6 @@ def _field_state(t1: np.ndarray, layout, field_pheno, subtype: np.ndarray, alway
                               1.0, None).astype(np.float32)
     mv_wet = np.minimum(rng.normal(params.soil_moisture_wet, params.soil_moisture_wet_std, n_fields), _MV_MAX)
     state["mv_wet"] = np.maximum(mv_wet, state["mv_dry"]).astype(np.float32)  # irrigation never dries a soil
-    facing = het.rows_face_radar(layout.field, layout.field_crop, rng)
     rows_db = het.row_effect_db(facing, rng, params.row_effect_db)
     till_db = het.tillage_roughness_db(t1, field_pheno, layout.field_crop, subtype, rng,
                                        effect_db=params.tillage_roughness_db, decay_days=params.tillage_decay_days)
