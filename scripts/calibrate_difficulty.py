@@ -4,6 +4,7 @@
     nice -n 19 .venv/bin/python scripts/calibrate_difficulty.py --json difficulty.json
     nice -n 19 .venv/bin/python scripts/calibrate_difficulty.py --ablation    # the knob table, ~3 min
     .venv/bin/python scripts/calibrate_difficulty.py --levels                 # class-mean NDVI, VV, VH
+    OMP_NUM_THREADS=1 .venv/bin/python scripts/calibrate_difficulty.py --timing --sizes 400 1000
 
 For each scene size (default 200 and 400 px, the app's sizes) and seed (default 0-4) it builds the 50 %
 and 70 % cloud scenes (the 70 % split inherited from the 50 % one, Table 2) and scores two linear
@@ -156,6 +157,20 @@ def _levels(size: int, seed: int) -> int:
     return 0
 
 
+def _timing(sizes: list[int], seeds: list[int]) -> int:
+    """Build time of one scene per size: least CPU time (``time.process_time``) and wall time over the seeds."""
+    simulate_scene(size=16, seed=0)  # imports, caches
+    for size in sizes:
+        cpu, wall = [], []
+        for seed in seeds:
+            c0, w0 = time.process_time(), time.perf_counter()
+            simulate_scene(size=size, seed=seed)
+            cpu.append(time.process_time() - c0)
+            wall.append(time.perf_counter() - w0)
+        print(f"{size} x {size}: CPU {min(cpu):.2f} s, wall {min(wall):.2f} s (least of seeds {seeds})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[200, 400],
@@ -167,7 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ablation", action="store_true", help="print the knob table instead (slow)")
     ap.add_argument("--levels", action="store_true", help="print class-mean NDVI and backscatter of the "
                                                           "--size/--seed scene instead")
+    ap.add_argument("--timing", action="store_true", help="print the build time per size instead")
     args = ap.parse_args(argv)
+    if args.timing:
+        return _timing(args.sizes, args.seeds[:3])
     if args.ablation:
         return _ablation(args.sizes, args.seeds[:2])
     if args.levels:
