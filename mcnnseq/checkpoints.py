@@ -159,7 +159,7 @@ def load_checkpoint(path: str | os.PathLike) -> TrainedModel:
             history=[EpochRecord.from_dict(r) for r in header["history"]],
             data_signature=dict(header["data_signature"]),
             stop_reason=str(header["stop_reason"]),
-            best_epoch=None if header["best_epoch"] is None else int(header["best_epoch"]),
+            best_epoch=None if header["best_epoch"] is None else float(header["best_epoch"]),
             n_train=int(header["n_train"]), n_val=int(header["n_val"]), source=src)
     except CheckpointError:
         raise

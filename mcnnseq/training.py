@@ -13,16 +13,22 @@ Loss and metrics (SPEC §2: "the loss and every metric mask missing targets"):
   the mean of all those targets — the "R² between the predicted sequence and the target sequence" of
   Fig. 12, and the same definition as :func:`mcnnseq.metrics.r2_score` (per-date R², Table 4, is
   computed by :mod:`mcnnseq.metrics` from predictions);
-* ``train_loss``/``train_r2`` are accumulated over the epoch's batches while the weights change (as
-  Keras reports them, no extra pass); ``val_loss``/``val_r2`` are computed after the epoch.
+* ``train_loss``/``train_r2`` are accumulated over the batches since the previous evaluation point
+  while the weights change (as Keras reports them, no extra pass); ``val_loss``/``val_r2`` are
+  computed at the point with the prediction path (``model(x)``).
+
+Budget and presets (:data:`PRESETS`, SPEC §2 "Training that converges at any cube size"): 50 epochs of
+a few thousand pixels are a few hundred optimiser steps, so the **default** recipe counts its budget in
+optimiser steps, evaluates the validation set every ``eval_every`` steps, lowers the learning rate
+when validation stalls, stops when it has stopped improving and keeps the best weights; the
+**quick** preset is the same recipe on a short budget; the **paper** preset is the paper's plain loop
+(RMSprop with Keras' defaults rho = 0.9, eps = 1e-7, lr 0.001, batch 500, 50 epochs). Every choice of
+the default recipe is measured in ``docs/training-recipe.md`` (``scripts/recipe_study.py``).
 
 Reproducibility: the model is initialised under ``torch.manual_seed(seed)`` (inside a forked RNG, so
-the caller's global RNG is untouched), batches are shuffled with a ``torch.Generator`` seeded with
-``seed``, and deterministic algorithms are switched on for CPU training — the same seed and thread
-count give bit-identical weights.
-
-Optimiser: RMSprop with Keras' defaults (rho = 0.9, eps = 1e-7), the paper's learning rate 0.001 and
-batch 500.
+the caller's global RNG is untouched), batches are shuffled (and the decoder curriculum drawn) with a
+``torch.Generator`` seeded with ``seed``, and deterministic algorithms are switched on for CPU
+training — the same seed and thread count give bit-identical weights.
 """
 
 from __future__ import annotations
@@ -44,46 +50,117 @@ from mcnnseq.models.fast_inference import inference_engine
 from mcnnseq.models.registry import MODELS, build_model, display_name, get_spec
 from mcnnseq.normalization import Normalizer, check_radar_array
 
-OPTIMIZERS: tuple[str, ...] = ("rmsprop", "adam")
+OPTIMIZERS: tuple[str, ...] = ("rmsprop", "adam", "adamw")
+SCHEDULES: tuple[str, ...] = ("constant", "plateau", "cosine")
 STOP_REASONS: tuple[str, ...] = ("completed", "early_stopping", "callback", "user", "diverged")
+
+
+@dataclass(frozen=True)
+class PresetInfo:
+    """A named training preset: ``label`` for menus, ``description`` for help texts."""
+
+    name: str
+    label: str
+    description: str
+
+
+#: The one place for preset names (CLI ``train --preset``, the app's Train page): name -> label/description.
+PRESETS: dict[str, PresetInfo] = {}
 
 
 @dataclass
 class TrainConfig:
     """Everything that decides a training run (JSON-able via :meth:`to_dict`).
 
-    ``patience``: stop when the monitored loss (validation loss; training loss when there is no
-    validation set, or one without any NDVI value) has not improved for that many epochs (None = never). ``restore_best``: end with
-    the weights of the best epoch. ``device``: "auto" (CUDA when present, else CPU), "cpu", "cuda".
-    ``max_train_samples``/``max_val_samples``: a seeded random subset (the quick preset).
-    ``num_threads``: torch intra-op threads during the run (None = leave torch's default).
+    The field defaults are the paper's plain loop (RMSprop, lr 0.001, batch 500, 50 epochs, nothing
+    else), so a configuration saved before a field existed reloads with the meaning it was trained
+    with. Use :meth:`default`, :meth:`quick` or :meth:`paper` (see :data:`PRESETS`).
+
+    Budget: ``epochs`` and/or ``max_steps`` (optimiser steps); training stops at the smaller one (at
+    least one must be set). ``eval_every``: optimiser steps between two evaluation points (None =
+    once per epoch); each point evaluates the validation set, appends an :class:`EpochRecord`,
+    updates the learning-rate schedule and the early stop. ``patience``: stop when the monitored
+    loss (validation loss; training loss when there is no validation set, or one without any NDVI
+    value) has not improved for that many evaluation points (None = never). ``restore_best``: end
+    with the weights of the best evaluation point.
+
+    Optimiser and schedule: ``optimizer`` in :data:`OPTIMIZERS`, ``weight_decay`` (decoupled for
+    AdamW), ``warmup_steps`` (learning rate ramped linearly from lr/warmup to lr), ``schedule`` in
+    :data:`SCHEDULES` — "plateau" multiplies the learning rate by ``lr_factor`` after ``lr_patience``
+    evaluation points without improvement, "cosine" decays it to 0 over the step budget.
+    ``clip_norm``: clip the global gradient norm (None = off).
+
+    MCNN-Seq decoder curriculum (ignored by the other models): ``teacher_forcing`` is the initial
+    probability of feeding the decoder the observed previous NDVI instead of its own output
+    (scheduled sampling; never where the NDVI is missing); it decays linearly to 0 over
+    ``teacher_forcing_steps`` optimiser steps. Prediction always feeds the model's own output.
+
+    Initialisation: ``forget_bias`` sets every LSTM forget-gate bias (None = PyTorch's default);
+    ``init_output_bias`` starts the output layer's bias (and MCNN-Seq's start value) at the mean
+    training NDVI. ``input_noise``: standard deviation of a Gaussian noise added to the standardised
+    radar of every training batch (augmentation; 0 = off). ``device``: "auto" (CUDA when present, else
+    CPU), "cpu", "cuda".
+    ``max_train_samples``/``max_val_samples``: a seeded random subset. ``num_threads``: torch
+    intra-op threads during the run (None = leave torch's default). ``preset``: the preset this
+    configuration came from (a label only; None for a hand-made one).
     """
 
     model: str = "mcnn_seq"
     hparams: dict = field(default_factory=dict)
-    epochs: int = 50
+    epochs: int | None = 50
+    max_steps: int | None = None
     batch_size: int = 500
     lr: float = 1e-3
     optimizer: str = "rmsprop"
+    weight_decay: float = 0.0
+    warmup_steps: int = 0
+    schedule: str = "constant"
+    lr_factor: float = 0.5
+    lr_patience: int | None = None
+    clip_norm: float | None = None
+    eval_every: int | None = None
     seed: int = 0
     patience: int | None = None
     restore_best: bool = True
+    teacher_forcing: float = 0.0
+    teacher_forcing_steps: int = 0
+    forget_bias: float | None = None
+    init_output_bias: bool = False
+    input_noise: float = 0.0
     device: str = "auto"
     max_train_samples: int | None = None
     max_val_samples: int | None = None
     num_threads: int | None = None
+    preset: str | None = None
 
     @classmethod
     def paper(cls, model: str = "mcnn_seq", **overrides) -> "TrainConfig":
         """The paper's setting (§4.1): RMSprop, lr 0.001, batch 500, 50 epochs, all samples."""
-        return cls(model=model, **overrides)
+        return cls(**{"model": model, "preset": "paper", **overrides})
+
+    @classmethod
+    def default(cls, model: str = "mcnn_seq", **overrides) -> "TrainConfig":
+        """The default recipe: trains to convergence on validation whatever the cube size (docs/training-recipe.md)."""
+        return cls(**{**DEFAULT_RECIPE, "model": model, "preset": "default", **overrides})
 
     @classmethod
     def quick(cls, model: str = "mcnn_seq", **overrides) -> "TrainConfig":
-        """A quick look (about a minute on a laptop CPU for MCNN-Seq): 4000 training pixels, 10 epochs."""
-        settings = dict(model=model, epochs=10, batch_size=250, max_train_samples=4000, max_val_samples=2000)
-        settings.update(overrides)
-        return cls(**settings)
+        """The default recipe on a short step budget: a first look in about a minute on a laptop CPU."""
+        return cls(**{**DEFAULT_RECIPE, **QUICK_CHANGES, "model": model, "preset": "quick", **overrides})
+
+    @classmethod
+    def from_preset(cls, preset: str, model: str = "mcnn_seq", **overrides) -> "TrainConfig":
+        """``TrainConfig.<preset>(model, **overrides)`` for a name of :data:`PRESETS`."""
+        if preset not in PRESETS:
+            raise ModelConfigError(f"training: unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+        return getattr(cls, preset)(model, **overrides)
+
+    def step_budget(self, n_train: int) -> int:
+        """Optimiser steps this configuration allows on ``n_train`` training samples."""
+        per_epoch = math.ceil(n_train / self.batch_size)
+        budgets = [b for b in (self.max_steps, None if self.epochs is None else self.epochs * per_epoch)
+                   if b is not None]
+        return int(min(budgets))
 
     def validate(self) -> "TrainConfig":
         """Return self, or raise :class:`ModelConfigError` naming the bad setting."""
@@ -91,24 +168,53 @@ class TrainConfig:
         if not isinstance(self.hparams, Mapping):
             raise ModelConfigError(f"training: hparams must be a dict, got {type(self.hparams).__name__}")
 
-        def positive_int(name: str, value, optional: bool = False) -> None:
+        def integer(name: str, value, optional: bool = False, minimum: int = 1) -> None:
             if optional and value is None:
                 return
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ModelConfigError(f"training: {name} must be a positive integer, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+                kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+                raise ModelConfigError(f"training: {name} must be {kind}, got {value!r}")
 
-        positive_int("epochs", self.epochs)
-        positive_int("batch_size", self.batch_size)
-        positive_int("patience", self.patience, optional=True)
-        positive_int("max_train_samples", self.max_train_samples, optional=True)
-        positive_int("max_val_samples", self.max_val_samples, optional=True)
-        positive_int("num_threads", self.num_threads, optional=True)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise ModelConfigError(f"training: seed must be a non-negative integer, got {self.seed!r}")
+        def number(name: str, value, *, low: float, high: float = math.inf, optional: bool = False,
+                   low_open: bool = False) -> None:
+            if optional and value is None:
+                return
+            ok = (isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+                  and math.isfinite(value) and (value > low if low_open else value >= low) and value <= high)
+            if not ok:
+                raise ModelConfigError(f"training: {name} must be a number in "
+                                       f"{'(' if low_open else '['}{low}, {high}], got {value!r}")
+
+        integer("epochs", self.epochs, optional=True)
+        integer("max_steps", self.max_steps, optional=True)
+        if self.epochs is None and self.max_steps is None:
+            raise ModelConfigError("training: set a budget: epochs or max_steps (or both)")
+        integer("batch_size", self.batch_size)
+        integer("patience", self.patience, optional=True)
+        integer("lr_patience", self.lr_patience, optional=True)
+        integer("eval_every", self.eval_every, optional=True)
+        integer("warmup_steps", self.warmup_steps, minimum=0)
+        integer("teacher_forcing_steps", self.teacher_forcing_steps, minimum=0)
+        integer("max_train_samples", self.max_train_samples, optional=True)
+        integer("max_val_samples", self.max_val_samples, optional=True)
+        integer("num_threads", self.num_threads, optional=True)
+        integer("seed", self.seed, minimum=0)
         if not isinstance(self.lr, (int, float)) or not math.isfinite(self.lr) or self.lr <= 0:
             raise ModelConfigError(f"training: learning rate must be a positive number, got {self.lr!r}")
+        number("weight_decay", self.weight_decay, low=0.0)
+        number("lr_factor", self.lr_factor, low=0.0, high=1.0, low_open=True)
+        number("clip_norm", self.clip_norm, low=0.0, low_open=True, optional=True)
+        number("teacher_forcing", self.teacher_forcing, low=0.0, high=1.0)
+        number("forget_bias", self.forget_bias, low=-math.inf, optional=True)
+        number("input_noise", self.input_noise, low=0.0)
         if self.optimizer not in OPTIMIZERS:
             raise ModelConfigError(f"training: unknown optimizer {self.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise ModelConfigError(f"training: unknown schedule {self.schedule!r}; known: {', '.join(SCHEDULES)}")
+        if self.schedule == "plateau" and self.lr_patience is None:
+            raise ModelConfigError("training: the plateau schedule needs lr_patience (evaluation points)")
+        if self.preset is not None and self.preset not in PRESETS:
+            raise ModelConfigError(f"training: unknown preset {self.preset!r}; known: {', '.join(PRESETS)}")
         if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith("cuda:"):
             raise ModelConfigError(f"training: device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
         return self
@@ -120,7 +226,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "TrainConfig":
-        """Inverse of :meth:`to_dict`; unknown keys raise :class:`ModelConfigError`."""
+        """Inverse of :meth:`to_dict`; unknown keys raise :class:`ModelConfigError`; missing keys take the
+        field defaults (the plain loop), which is what configurations saved before that key existed meant."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
@@ -128,19 +235,48 @@ class TrainConfig:
         return cls(**dict(d)).validate()
 
 
+#: The default recipe (``TrainConfig.default``); every entry is measured in docs/training-recipe.md.
+DEFAULT_RECIPE: dict = dict(
+    epochs=None, max_steps=20_000, batch_size=64, optimizer="adam", lr=3e-3, warmup_steps=200,
+    schedule="plateau", lr_factor=0.5, lr_patience=4, patience=10, eval_every=200, clip_norm=1.0,
+    teacher_forcing=0.0, teacher_forcing_steps=0, forget_bias=1.0, init_output_bias=True,
+)
+#: What the quick preset changes in the default recipe (a short step budget, a validation sample).
+QUICK_CHANGES: dict = dict(max_steps=300, eval_every=50, patience=None, schedule="cosine", lr_patience=None,
+                           warmup_steps=30, max_val_samples=1000)
+
+PRESETS.update({
+    "default": PresetInfo("default", "Default recipe",
+                          f"trains until the validation loss stops improving (at most {DEFAULT_RECIPE['max_steps']:,} "
+                          "steps): Adam with warm-up, gradient clipping, learning rate halved on plateaus, best "
+                          "weights kept"),
+    "quick": PresetInfo("quick", "Quick look",
+                        f"the default recipe on a {QUICK_CHANGES['max_steps']}-step budget: about a minute on a "
+                        "laptop CPU"),
+    "paper": PresetInfo("paper", "Paper (§4.1)",
+                        "RMSprop, lr 0.001, batch 500, 50 epochs, all training pixels, as the paper"),
+})
+
+
 @dataclass(frozen=True)
 class EpochRecord:
-    """One epoch: losses in NDVI² (masked MSE), pooled R², wall-clock seconds (training + validation).
+    """One evaluation point: after ``step`` optimiser steps, i.e. ``epoch`` passes over the training set
+    (fractional when evaluating every N steps). Losses in NDVI² (masked MSE), pooled R², the learning
+    rate of the last step and the wall-clock seconds since the previous point (training + validation).
 
-    ``val_loss``/``val_r2`` are NaN when there is no validation set; an R² is NaN when undefined.
+    ``train_loss``/``train_r2`` are averaged over the batches since the previous point (as Keras reports
+    them, no extra pass; with teacher forcing they are the teacher-forced losses); ``val_loss``/``val_r2``
+    are computed at the point, with the prediction path, and are NaN when there is no validation set.
     """
 
-    epoch: int
+    epoch: float
     train_loss: float
     val_loss: float
     train_r2: float
     val_r2: float
     seconds: float
+    step: int = 0
+    lr: float = math.nan
 
     def to_dict(self) -> dict:
         """JSON-able (NaN -> None)."""
@@ -148,19 +284,21 @@ class EpochRecord:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "EpochRecord":
+        """Inverse of :meth:`to_dict`; records saved before ``step`` existed were one per epoch."""
         def f(key: str) -> float:
-            v = d[key]
+            v = d.get(key)
             return float("nan") if v is None else float(v)
-        return cls(epoch=int(d["epoch"]), train_loss=f("train_loss"), val_loss=f("val_loss"),
-                   train_r2=f("train_r2"), val_r2=f("val_r2"), seconds=f("seconds"))
+        return cls(epoch=float(d["epoch"]), train_loss=f("train_loss"), val_loss=f("val_loss"),
+                   train_r2=f("train_r2"), val_r2=f("val_r2"), seconds=f("seconds"),
+                   step=int(d.get("step") or 0), lr=f("lr"))
 
 
 class Callback:
     """Base class for training callbacks (any object with some of these methods works too).
 
     Request a stop with :meth:`request_stop` (or by returning True from :meth:`on_epoch_end`); the
-    loop checks before every batch and after every epoch. A stop inside an epoch discards that
-    partial epoch; with ``restore_best`` the best epoch's weights are kept.
+    loop checks before every optimiser step and after every evaluation point. A stop between two
+    points discards the steps since the last one; with ``restore_best`` the best point's weights are kept.
     """
 
     stop_requested: bool = False
@@ -169,13 +307,17 @@ class Callback:
         self.stop_requested = True
 
     def on_train_begin(self, config: "TrainConfig", *, n_train: int, n_val: int, n_batches: int) -> None:
-        """Called once, after the data checks, before the first batch."""
+        """Called once, after the data checks, before the first batch (``n_batches`` per epoch)."""
 
     def on_batch_end(self, epoch: int, batch: int, n_batches: int) -> None:
-        """Called after each optimiser step (``epoch`` 1-based, ``batch`` 1..n_batches) — for progress bars."""
+        """Called after each optimiser step (``epoch`` 1-based, ``batch`` 1..n_batches)."""
+
+    def on_step_end(self, step: int, max_steps: int) -> None:
+        """Called after each optimiser step with the step budget — for progress bars (early stopping may
+        end the run before ``max_steps``)."""
 
     def on_epoch_end(self, record: EpochRecord) -> bool | None:
-        """Called after each completed epoch; return True to stop."""
+        """Called after each evaluation point (every epoch, or every ``eval_every`` steps); return True to stop."""
 
     def on_train_end(self, trained: "TrainedModel") -> None:
         """Called once with the result."""
@@ -299,10 +441,10 @@ class TrainedModel:
     """A trained model with all it needs to predict and to be saved.
 
     ``model`` (eval mode) maps standardised (B, t_in, 2) -> (B, t_out) NDVI; :meth:`predict` takes dB.
-    ``stop_reason`` is one of :data:`STOP_REASONS`; ``best_epoch`` is the epoch with the lowest
-    monitored loss (None when stopped before the first epoch ended) — the weights the model holds
-    when ``config.restore_best``, else it holds the last weights. ``source`` is the checkpoint file
-    it was loaded from, if any.
+    ``stop_reason`` is one of :data:`STOP_REASONS`; ``best_epoch`` is the ``epoch`` of the evaluation
+    point with the lowest monitored loss (:attr:`best_record`; None when stopped before the first
+    point) — the weights the model holds when ``config.restore_best``, else it holds the last
+    weights. ``source`` is the checkpoint file it was loaded from, if any.
     """
 
     model: nn.Module
@@ -311,10 +453,28 @@ class TrainedModel:
     history: list[EpochRecord] = field(default_factory=list)
     data_signature: dict = field(default_factory=dict)
     stop_reason: str = "completed"
-    best_epoch: int | None = None
+    best_epoch: float | None = None
     n_train: int = 0
     n_val: int = 0
     source: str | None = None
+
+    @property
+    def best_record(self) -> EpochRecord | None:
+        """The evaluation point whose weights were kept as the best (None before the first point)."""
+        if self.best_epoch is None:
+            return None
+        return next((r for r in self.history if r.epoch == self.best_epoch), None)
+
+    @property
+    def best_step(self) -> int | None:
+        """Optimiser steps done at the best evaluation point."""
+        rec = self.best_record
+        return None if rec is None else rec.step
+
+    @property
+    def steps(self) -> int:
+        """Optimiser steps done at the last evaluation point (0 when none)."""
+        return self.history[-1].step if self.history else 0
 
     @property
     def model_name(self) -> str:
@@ -422,10 +582,65 @@ def _evaluate_sse(model: nn.Module, data: _Dataset, batch_size: int) -> float:
     return float(sse)
 
 
-def _make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-7)   # Keras defaults, as the paper
-    return torch.optim.Adam(params, lr=lr)
+def _make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
+    if config.optimizer == "rmsprop":   # Keras defaults, as the paper
+        return torch.optim.RMSprop(params, lr=config.lr, alpha=0.9, eps=1e-7, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def _initialise(model: nn.Module, config: TrainConfig, y_train: np.ndarray) -> None:
+    """Apply the recipe's initialisation (forget-gate bias, output bias at the mean NDVI) in place."""
+    with torch.no_grad():
+        if config.forget_bias is not None:
+            for module in model.modules():
+                if isinstance(module, (nn.LSTM, nn.LSTMCell)):
+                    h = module.hidden_size
+                    for name, p in module.named_parameters():
+                        if name.startswith("bias_"):           # gates i, f, g, o: f is [h:2h]
+                            p[h:2 * h] = config.forget_bias if name.startswith("bias_ih") else 0.0
+        if config.init_output_bias:
+            valid = np.isfinite(y_train)
+            mean = float(y_train[valid].mean())
+            head = getattr(model, "head", None)
+            if isinstance(head, nn.Linear) and head.bias is not None:
+                if head.out_features == y_train.shape[1]:       # one output per date: the date's mean
+                    counts = valid.sum(axis=0)
+                    per_date = np.where(counts > 0, np.where(valid, y_train, 0).sum(axis=0) / np.maximum(counts, 1),
+                                        mean)
+                    head.bias.copy_(torch.from_numpy(per_date.astype(np.float32)))
+                else:
+                    head.bias.fill_(mean)
+            start = getattr(model, "start", None)
+            if isinstance(start, nn.Parameter):
+                start.fill_(mean)
+
+
+class _LearningRate:
+    """Learning rate per step: linear warm-up, then constant, cosine over the budget, or halved on plateaus."""
+
+    def __init__(self, config: TrainConfig, budget: int):
+        self.config, self.budget, self.scale = config, budget, 1.0
+
+    def at(self, step: int) -> float:
+        c = self.config
+        lr = c.lr * self.scale
+        if c.schedule == "cosine":
+            lr *= 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - 1) / max(1, self.budget))))
+        if c.warmup_steps and step <= c.warmup_steps:
+            lr *= step / c.warmup_steps
+        return lr
+
+    def plateau(self) -> None:
+        self.scale *= self.config.lr_factor
+
+
+def _teacher_probability(config: TrainConfig, step: int) -> float:
+    """Scheduled sampling: the probability of feeding the observed NDVI at ``step`` (linear decay to 0)."""
+    if config.teacher_forcing <= 0 or config.teacher_forcing_steps <= 0:
+        return 0.0
+    return config.teacher_forcing * max(0.0, 1.0 - (step - 1) / config.teacher_forcing_steps)
 
 
 def _stop_requested(callbacks: Sequence, should_stop: Callable[[], bool] | None) -> str | None:
@@ -450,14 +665,15 @@ def fit(X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray | None = Non
         should_stop: Callable[[], bool] | None = None, data_signature: Mapping | None = None) -> TrainedModel:
     """Train ``config.model`` on (X_train dB (n, T, 2), Y_train NDVI (n, T_out)); validate on X_val/Y_val.
 
-    ``should_stop()`` is polled before every batch (the UI's stop button); callbacks get
-    ``on_train_begin``, ``on_batch_end``, ``on_epoch_end(record)`` and ``on_train_end(trained)``. A
-    validation set may be None or empty (then the training loss is monitored). ``data_signature``:
+    ``config`` defaults to :meth:`TrainConfig.default`. ``should_stop()`` is polled before every
+    optimiser step (the UI's stop button); callbacks get ``on_train_begin``, ``on_batch_end``,
+    ``on_step_end``, ``on_epoch_end(record)`` at every evaluation point and ``on_train_end(trained)``.
+    A validation set may be None or empty (then the training loss is monitored). ``data_signature``:
     optional JSON-able facts about the data (dates, source, simulator_version …) stored with the model.
 
     Raises :class:`DatacubeError` on malformed data, :class:`ModelConfigError` on a bad configuration.
     """
-    config = copy.deepcopy(config) if config is not None else TrainConfig()
+    config = copy.deepcopy(config) if config is not None else TrainConfig.default()
     config.validate()
     callbacks = list(callbacks)
     x_tr, y_tr = _check_xy(X_train, Y_train, source="training data")
@@ -479,7 +695,7 @@ def fit(X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray | None = Non
     with _torch_settings(device, config.num_threads), torch.random.fork_rng(devices=fork_devices):
         torch.manual_seed(config.seed)
         gen = torch.Generator().manual_seed(config.seed)
-        model = build_model(spec.name, t_in=t_in, t_out=t_out, **config.hparams).to(device)
+        model = build_model(spec.name, t_in=t_in, t_out=t_out, **config.hparams)
 
         keep = _subset(x_tr.shape[0], config.max_train_samples, gen)
         if keep is not None:
@@ -487,6 +703,9 @@ def fit(X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray | None = Non
         if not np.isfinite(y_tr).any():
             raise DatacubeError("no training sample has any NDVI value to learn from", source="training data",
                                 variable="ndvi")
+        _initialise(model, config, y_tr)
+        model = model.to(device)
+        teacher_forced = spec.name == "mcnn_seq" and _teacher_probability(config, 1) > 0
         normalizer = Normalizer.fit(x_tr, source="training data")
         train = _Dataset(x_tr, y_tr, normalizer, device)
         val = None
@@ -496,59 +715,97 @@ def fit(X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray | None = Non
                 x_va, y_va = x_va[keep.numpy()], y_va[keep.numpy()]
             val = _Dataset(x_va, y_va, normalizer, device)
 
-        optimizer = _make_optimizer(config.optimizer, model.parameters(), config.lr)
+        optimizer = _make_optimizer(config, model.parameters())
         bs = int(config.batch_size)
         n_batches = math.ceil(train.n / bs)
+        budget = config.step_budget(train.n)
+        eval_every = int(config.eval_every or n_batches)
+        schedule = _LearningRate(config, budget)
         eval_bs = 512 if device.type == "cpu" else max(bs, 8192)
+        mean_sst = train.sst / train.n_valid if train.n_valid else 0.0
         _call(callbacks, "on_train_begin", config, n_train=train.n, n_val=val.n if val else 0, n_batches=n_batches)
 
         history: list[EpochRecord] = []
-        best_loss, best_epoch, best_state, wait = math.inf, None, None, 0
+        best_loss, best_epoch, best_state, wait, lr_wait = math.inf, None, None, 0, 0
         stop_reason = "completed"
-        for epoch in range(1, config.epochs + 1):
-            t0 = time.perf_counter()
-            model.train()
+        step, epoch = 0, 0
+        t0 = time.perf_counter()
+        window_sse = torch.zeros((), dtype=torch.float64, device=device)
+        window_n = 0.0
+        while step < budget and stop_reason == "completed":
+            epoch += 1
             perm = torch.randperm(train.n, generator=gen).to(device)
-            sse = torch.zeros((), dtype=torch.float64, device=device)
-            interrupted = None
             for b in range(n_batches):
+                if step >= budget:
+                    break
                 interrupted = _stop_requested(callbacks, should_stop)
                 if interrupted:
+                    stop_reason = interrupted
                     break
+                step += 1
+                lr = schedule.at(step)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                model.train()
                 idx = perm[b * bs:(b + 1) * bs]
                 mb = train.mask[idx]
-                diff = (model(train.x[idx]) - train.y[idx]) * mb
+                xb = train.x[idx]
+                if config.input_noise > 0:
+                    xb = xb + config.input_noise * torch.randn(xb.shape, generator=gen).to(device)
+                if teacher_forced:
+                    p = _teacher_probability(config, step)
+                    chosen = (torch.rand(mb.shape, generator=gen) < p).to(device) & (mb > 0)
+                    teacher = torch.where(chosen, train.y[idx], torch.full_like(mb, math.nan))
+                    pred = model(xb, teacher=teacher)
+                else:
+                    pred = model(xb)
+                diff = (pred - train.y[idx]) * mb
                 se = (diff * diff).sum()
                 loss = se / mb.sum().clamp_min(1)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                if config.clip_norm is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
                 optimizer.step()
-                sse += se.detach().double()
+                window_sse += se.detach().double()
+                window_n += float(mb.sum())
                 _call(callbacks, "on_batch_end", epoch, b + 1, n_batches)
-            if interrupted:
-                stop_reason = interrupted
-                break
-            train_loss, train_r2 = train.loss_r2(float(sse))
-            if not math.isfinite(train_loss):
-                stop_reason = "diverged"
-                break
-            val_loss, val_r2 = val.loss_r2(_evaluate_sse(model, val, eval_bs)) if val else (math.nan, math.nan)
-            record = EpochRecord(epoch=epoch, train_loss=train_loss, val_loss=val_loss, train_r2=train_r2,
-                                 val_r2=val_r2, seconds=time.perf_counter() - t0)
-            history.append(record)
-            monitored = val_loss if val is not None and val.n_valid else train_loss
-            if monitored < best_loss:
-                best_loss, best_epoch, wait = monitored, epoch, 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                wait += 1
-            answers = _call(callbacks, "on_epoch_end", record)
-            if any(a is True for a in answers) or _stop_requested(callbacks, None):
-                stop_reason = "callback"
-                break
-            if config.patience is not None and wait >= config.patience:
-                stop_reason = "early_stopping"
-                break
+                _call(callbacks, "on_step_end", step, budget)
+                if step % eval_every and step != budget:
+                    continue
+
+                # ---- evaluation point
+                diverged = window_n > 0 and not math.isfinite(float(window_sse))
+                train_loss = float(window_sse) / window_n if window_n else math.nan
+                train_r2 = 1.0 - train_loss / mean_sst if mean_sst > 0 and window_n else math.nan
+                window_sse.zero_()
+                window_n = 0.0
+                if diverged:
+                    stop_reason = "diverged"
+                    break
+                val_loss, val_r2 = val.loss_r2(_evaluate_sse(model, val, eval_bs)) if val else (math.nan, math.nan)
+                now = time.perf_counter()
+                record = EpochRecord(epoch=step / n_batches, step=step, train_loss=train_loss, val_loss=val_loss,
+                                     train_r2=train_r2, val_r2=val_r2, seconds=now - t0, lr=lr)
+                t0 = now
+                history.append(record)
+                monitored = val_loss if val is not None and val.n_valid else train_loss
+                if monitored < best_loss:
+                    best_loss, best_epoch, wait, lr_wait = monitored, record.epoch, 0, 0
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                else:
+                    wait += 1
+                    lr_wait += 1
+                    if config.schedule == "plateau" and lr_wait >= config.lr_patience:
+                        schedule.plateau()
+                        lr_wait = 0
+                answers = _call(callbacks, "on_epoch_end", record)
+                if any(a is True for a in answers) or _stop_requested(callbacks, None):
+                    stop_reason = "callback"
+                    break
+                if config.patience is not None and wait >= config.patience:
+                    stop_reason = "early_stopping"
+                    break
 
         if config.restore_best and best_state is not None:
             model.load_state_dict(best_state)

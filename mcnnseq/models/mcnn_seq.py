@@ -21,10 +21,12 @@ Shapes (B = batch, T = ``t_in`` radar dates, N = T // ``sub_len`` sub-sequences,
      start value;
    - ``y_i = dense([s_i, c_i])``: one NDVI value.
 
-   **No teacher forcing**: in training as in prediction the decoder is fed its own previous output,
-   as the paper's decoder is described ("the output value of the previous time step is input to the
-   next LSTM unit"). Training therefore optimises exactly the function used at prediction time, and
-   NaN targets (missing NDVI) never enter the model.
+   **Prediction feeds the decoder its own previous output**, as the paper's decoder is described ("the
+   output value of the previous time step is input to the next LSTM unit"): ``forward(x)`` is the
+   function that is evaluated and exported. Training may pass ``teacher`` (B, L): where an entry is
+   finite, the decoder is fed that value instead of its own output at the next step (scheduled
+   sampling, :mod:`mcnnseq.training`); where it is NaN (not chosen, or no NDVI observed) it is fed
+   its own output, so missing NDVI never enters the model.
 
 ``L`` may differ from ``T`` (the number of S2 dates need not equal the number of S1 dates).
 
@@ -135,15 +137,25 @@ class MCNNSeq(nn.Module):
         vh = self.branches[1](x[:, :, 1], self.sub_len)
         return torch.cat((vv, vh), dim=2)
 
-    def forward(self, x: torch.Tensor, *, return_attention: bool = False):
-        """``x`` (B, t_in, 2) -> NDVI (B, t_out); with ``return_attention`` also α (B, t_out, N)."""
+    def forward(self, x: torch.Tensor, *, return_attention: bool = False, teacher: torch.Tensor | None = None):
+        """``x`` (B, t_in, 2) -> NDVI (B, t_out); with ``return_attention`` also α (B, t_out, N).
+
+        ``teacher`` (B, t_out), training only: a finite ``teacher[:, i]`` replaces the decoder's own
+        output ``y_i`` as the input of step i + 1 (the returned ``y_i`` is still the model's own).
+        """
+        if teacher is not None and teacher.shape != (x.shape[0], self.t_out):
+            raise ModelConfigError(f"MCNN-Seq: teacher must have shape ({x.shape[0]}, {self.t_out}), "
+                                   f"got {tuple(teacher.shape)}")
         enc_out, (h_n, c_n) = self.encoder(self.features(x))      # (B, N, H), (layers, B, H)
         keys = self.attn_keys(enc_out)                              # U h_j + b, once per sequence
         score_w = self.attn_score.weight.view(-1, 1)                # (A, 1)
         h, c = h_n[-1], c_n[-1]                                     # top encoder layer -> decoder state
         y = self.start.expand(x.shape[0], 1)
         outputs, alphas = [], []
-        for _ in range(self.t_out):
+        for i in range(self.t_out):
+            if teacher is not None and i > 0:
+                fed = teacher[:, i - 1:i]
+                y = torch.where(torch.isfinite(fed), fed, y)
             energy = (keys + self.attn_query(h).unsqueeze(1)).tanh_()      # (B, N, A); in place: one buffer
             alpha = torch.softmax((energy @ score_w).squeeze(2), dim=1)    # (B, N)
             context = torch.bmm(alpha.unsqueeze(1), enc_out).squeeze(1)    # (B, H)

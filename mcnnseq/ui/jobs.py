@@ -25,7 +25,8 @@ class TrainingJob:
 
     Read-only for the UI while running: ``status`` ("running", "done", "stopped", "failed"),
     ``current`` (display name of the model in training), ``progress`` (0..1 over all models),
-    ``history`` (rows of ``model, epoch, train_loss, val_loss, train_r2, val_r2, seconds``),
+    ``history`` (rows of ``model, epoch, step, train_loss, val_loss, train_r2, val_r2, seconds``, one per
+    evaluation point),
     ``results`` (display name -> ``TrainedModel``), ``error`` (a message, when failed).
     :func:`progress_text` is what the page and the sidebar show.
     """
@@ -85,7 +86,7 @@ class TrainingJob:
         """Per-epoch curves so far (one row per model and epoch)."""
         with self._lock:
             rows = list(self._rows)
-        cols = ["model", "epoch", "train_loss", "val_loss", "train_r2", "val_r2", "seconds"]
+        cols = ["model", "epoch", "step", "train_loss", "val_loss", "train_r2", "val_r2", "seconds"]
         return pd.DataFrame(rows, columns=cols)
 
     def _run(self) -> None:
@@ -99,18 +100,15 @@ class TrainingJob:
         class _Progress(Callback):
             def __init__(self, index: int, name: str):
                 self.index, self.name = index, name
-                self.epochs = 1
 
-            def on_train_begin(self, config, *, n_train: int, n_val: int, n_batches: int) -> None:
-                self.epochs = max(1, int(config.epochs))
-
-            def on_batch_end(self, epoch: int, batch: int, n_batches: int) -> None:
-                done = (epoch - 1 + batch / max(n_batches, 1)) / self.epochs
-                job.progress = min(1.0, (self.index + done) / n)
+            def on_step_end(self, step: int, max_steps: int) -> None:
+                # the step budget is an upper bound: early stopping may end a model sooner
+                job.progress = min(1.0, (self.index + step / max(max_steps, 1)) / n)
 
             def on_epoch_end(self, record) -> None:
                 with job._lock:
-                    job._rows.append({"model": self.name, "epoch": record.epoch, "train_loss": record.train_loss,
+                    job._rows.append({"model": self.name, "epoch": record.epoch, "step": record.step,
+                                      "train_loss": record.train_loss,
                                       "val_loss": record.val_loss, "train_r2": record.train_r2,
                                       "val_r2": record.val_r2, "seconds": record.seconds})
 
