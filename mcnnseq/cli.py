@@ -180,24 +180,33 @@ def cmd_train(args) -> int:
         raise McnnSeqError(f"--model {args.model}: {spec.display_name} has no weights to train; evaluate it "
                            f"directly (evaluate --models {spec.name}); networks: {', '.join(MODELS)}")
     exp = _load_experiment(args)
-    maker = TrainConfig.quick if args.quick else TrainConfig.paper
-    overrides = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-                                   "patience": args.patience, "max_train_samples": args.max_train_samples,
+    preset = "quick" if args.quick else args.preset
+    overrides = {k: v for k, v in {"epochs": args.epochs, "max_steps": args.steps, "batch_size": args.batch_size,
+                                   "lr": args.lr, "patience": args.patience,
+                                   "max_train_samples": args.max_train_samples,
                                    "device": args.device}.items() if v is not None}
-    config = maker(spec.name, seed=args.seed, **overrides)
+    if args.steps is not None and args.epochs is None:
+        overrides["epochs"] = None          # --steps alone: a budget in steps only
+    if args.epochs is not None and args.steps is None:
+        overrides["max_steps"] = None       # --epochs alone: a budget in epochs only
+    config = TrainConfig.from_preset(preset, spec.name, seed=args.seed, **overrides).validate()
 
     class Printer(Callback):
         def on_epoch_end(self, r):
-            print(f"epoch {r.epoch:3d}  train loss {r.train_loss:.5f} R² {r.train_r2:.3f}  "
-                  f"val loss {r.val_loss:.5f} R² {r.val_r2:.3f}  ({r.seconds:.1f} s)", flush=True)
+            print(f"step {r.step:6d} (epoch {r.epoch:6.2f})  train loss {r.train_loss:.5f} R² {r.train_r2:.3f}  "
+                  f"val loss {r.val_loss:.5f} R² {r.val_r2:.3f}  lr {r.lr:.2g}  ({r.seconds:.1f} s)", flush=True)
 
     sizes = exp.split.sizes()
     _report_samples(exp)
     print(f"{exp.source}: train {sizes['train']}, validation {sizes['val']}, test {sizes['test']} pixels; "
-          f"model {config.model}, {config.epochs} epochs", flush=True)
+          f"model {config.model}, preset {preset}, {config.step_budget(max(sizes['train'], 1)):,} steps at most "
+          f"of batch {config.batch_size}", flush=True)
     trained = train(exp, config, callbacks=[Printer()])
     save_checkpoint(trained, args.output)
-    print(f"wrote {args.output} (best epoch {trained.best_epoch}, stop: {trained.stop_reason})")
+    sigma = trained.uncertainty
+    sigma_text = "none" if sigma is None else f"{sigma['kind']}, scale {sigma['scale']:.3g}"
+    print(f"wrote {args.output} (best step {trained.best_step}, {trained.steps} steps, stop: {trained.stop_reason}; "
+          f"σ model: {sigma_text})")
     return 0
 
 
@@ -272,6 +281,11 @@ def cmd_evaluate(args) -> int:
     print(format_gap_table(ev.by_gap))
     print("\nError by days since the last clear observation before the hidden dates")
     print(format_days_table(ev.by_days))
+    if ev.coverage:
+        print("\nShare of held-out truths within ±2σ (target 0.95): test pixels, artificial gaps, by gap length")
+        for name, cov in ev.coverage.items():
+            by_k = "  ".join(f"k={k} {v:.3f}" for k, v in cov["gap"].items())
+            print(f"  {name:<18} test {cov['test']:.3f}  gaps {cov['gaps']:.3f}  {by_k}")
     print(f"\n({time.perf_counter() - t0:.1f} s)")
     if args.csv:
         ev.per_date.to_csv(args.csv)
@@ -415,9 +429,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model on a cube's training pixels and save a checkpoint")
     _add_data_options(p)
     _add_protocol_options(p)
-    p.add_argument("--model", default="mcnn_seq", help="the network to train: mcnn_seq (default), cnn, rnn")
-    p.add_argument("--quick", action="store_true", help="quick preset: a sample of pixels, few epochs")
-    p.add_argument("--epochs", type=int)
+    p.add_argument("--model", default="mcnn_seq",
+                   help="the network to train: mcnn_seq (default), cnn, rnn, mcnn_seq_fusion (radar + clear NDVI)")
+    p.add_argument("--preset", choices=("default", "quick", "paper"), default="default",
+                   help="training recipe: default (Adam, warm-up, clipping, stops on validation; "
+                        "docs/training-recipe.md), quick (the default on a short step budget), "
+                        "paper (RMSprop, lr 0.001, batch 500, 50 epochs)")
+    p.add_argument("--quick", action="store_true", help="same as --preset quick")
+    p.add_argument("--steps", type=int, help="budget in optimiser steps (replaces the preset's budget)")
+    p.add_argument("--epochs", type=int, help="budget in epochs (replaces the preset's budget)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--patience", type=int)
