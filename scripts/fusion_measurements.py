@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -62,14 +63,15 @@ def compare_sigma(data_args: list[str], ckpt: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, default=REAL_CUBE, help="cube (default: the shared real cube)")
-    p.add_argument("--decode", nargs="*", default=None,
-                   help="decode flags for --data (default for the shared cube: " + " ".join(REAL_FLAGS) + ")")
+    p.add_argument("--decode", default=None, metavar="FLAGS",
+                   help="decode flags for --data, one quoted string (default for the shared cube: '"
+                        + " ".join(REAL_FLAGS) + "')")
     p.add_argument("--out", type=Path, default=Path("/tmp/fusion_measurements"))
     p.add_argument("--compare-sigma", action="store_true")
     p.add_argument("--skip-train", action="store_true", help="reuse OUT/fusion.pt")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    decode = REAL_FLAGS if args.decode is None and args.data == REAL_CUBE else (args.decode or [])
+    decode = REAL_FLAGS if args.decode is None and args.data == REAL_CUBE else shlex.split(args.decode or "")
     data_args = ["--data", str(args.data), *decode]
     py = [sys.executable, "-m", "mcnnseq"]
     ckpt, ev_json = args.out / "fusion.pt", args.out / "eval.json"
