@@ -360,6 +360,27 @@ def _cmd_predict_distributed(args) -> int:
     return 0
 
 
+def _default_model(args) -> str:
+    """``predict`` without --model: on the demo scene (which has optical observations), the shipped MCNN-Seq
+    fusion model — the default gap-filler; on other cubes a checkpoint must be named."""
+    if _data_given(args):
+        raise McnnSeqError("--model is needed for a cube of your own: a checkpoint trained on its dates (python -m "
+                           "mcnnseq train --data ... --model mcnn_seq_fusion -o model.pt) or a gap-filler: linear, "
+                           "whittaker")
+    from mcnnseq.errors import CheckpointError
+    from mcnnseq.models.registry import DEFAULT_GAP_FILLER
+    from mcnnseq.pretrained import demo_model_path
+
+    if args.scenario not in ("50%", "70%"):
+        raise McnnSeqError("--model is needed: the shipped demo models are for the 50% and 70% scenarios")
+    path = demo_model_path(args.scenario, DEFAULT_GAP_FILLER)
+    if not path.exists():
+        raise CheckpointError("the demo model is missing: build it with `python scripts/train_demo_models.py`",
+                              source=str(path))
+    print(f"model: {path.name} (the shipped demo gap-filler)", file=sys.stderr, flush=True)
+    return str(path)
+
+
 def cmd_predict(args) -> int:
     from mcnnseq.checkpoints import check_compatible, load_checkpoint
     from mcnnseq.io import write_geotiff_stack, write_netcdf
@@ -372,6 +393,8 @@ def cmd_predict(args) -> int:
         print("error: give --workers (a local Dask cluster) or --scheduler (an existing one), not both",
               file=sys.stderr)
         return 2
+    if args.model is None:
+        args.model = _default_model(args)
     if args.workers is not None or args.scheduler is not None or args.chunks is not None or args.filled_only \
             or Path(args.output).suffix.lower() == ".zarr":
         return _cmd_predict_distributed(args)
@@ -400,7 +423,9 @@ def cmd_predict(args) -> int:
         print(f"wrote {target}")
     elif target.suffix.lower() in (".tif", ".tiff"):
         stem = target.with_suffix("")
-        for var in ("ndvi_pred", "ndvi_filled"):
+        for var in ("ndvi_pred", "ndvi_filled", "ndvi_std", "fill_source"):
+            if var not in out.data_vars:
+                continue
             path = stem.parent / f"{stem.name}_{var}.tif"
             write_geotiff_stack(out, path, variable=var)
             print(f"wrote {path}")
@@ -464,8 +489,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "output) the cube is opened lazily and predicted block by block on a Dask cluster, with bounded "
                        "memory: cubes larger than memory work.")
     _add_data_options(p)
-    p.add_argument("--model", required=True, metavar="MODEL",
-                   help="a checkpoint file, or a gap-filler: linear, whittaker")
+    p.add_argument("--model", default=None, metavar="MODEL",
+                   help="a checkpoint file, or a gap-filler: linear, whittaker (required for --data/--stac/--table; "
+                        "on the demo scene the default is the shipped MCNN-Seq fusion model)")
     p.add_argument("-o", "--output", type=Path, required=True)
     p.add_argument("--precision", choices=PRECISIONS, default=SCENE_PRECISION,
                    help="auto (default): bfloat16 matrix work where the CPU/GPU has it natively, else the fast "
