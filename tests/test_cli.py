@@ -83,11 +83,16 @@ def test_module_entry_point_runs():
     assert proc.returncode == 0 and "evaluate" in proc.stdout
 
 
-@pytest.mark.parametrize("argv", [["train"], ["predict", "-o", "x.nc"]])
+@pytest.mark.parametrize("argv", [["train"], ["predict"]])
 def test_argument_errors_exit_2(argv):
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
+
+
+def test_predict_needs_a_model_for_a_cube_of_ones_own(tmp_path, capsys):
+    assert main(["predict", "--data", str(tmp_path / "cube.nc"), "-o", str(tmp_path / "x.nc")]) == 2
+    assert "--model is needed for a cube of your own" in capsys.readouterr().err
 
 
 def _sparse_cube_file(tmp_path) -> Path:

@@ -49,7 +49,7 @@ def cube() -> xr.Dataset:
 
 def test_output_keeps_grid_coords_crs_and_attrs(cube):
     out = predict_cube(LinearPredictor(name="MCNN-Seq"), cube)
-    assert set(out.data_vars) == {"ndvi_pred", "ndvi_filled"}
+    assert set(out.data_vars) == {"ndvi_pred", "ndvi_filled", "fill_source"}   # no σ model: no ndvi_std
     for name in ("ndvi_pred", "ndvi_filled"):
         assert out[name].dims == ("time", "y", "x") and out[name].dtype == np.float32
     for coord in ("time", "s1_time", "x", "y"):
