@@ -60,6 +60,43 @@ def compare_sigma(data_args: list[str], ckpt: Path) -> dict:
     return out
 
 
+def compare_radar_sigma(data_args: list[str], paths: list[Path]) -> dict:
+    """Radar-only checkpoints: one calibrated constant σ vs the residual σ model (date + NDVI level), both
+    fitted on the validation pixels; coverage on the test pixels overall and per date (spread), mean σ."""
+    sys.path.insert(0, str(ROOT))
+    from dataclasses import replace
+
+    import numpy as np
+
+    from mcnnseq.checkpoints import load_checkpoint
+    from mcnnseq.cli import _load_experiment, build_parser
+    from mcnnseq.uncertainty import SigmaModel, calibration_scale, fit_uncertainty
+
+    args = build_parser().parse_args(["evaluate", *data_args])
+    exp = _load_experiment(args)
+    X_va, Y_va = exp.val_arrays()
+    X, Y = exp.test_arrays()
+    out = {}
+    for path in paths:
+        m = load_checkpoint(path)
+        val_pred = m.predict(X_va)
+        ok = np.isfinite(Y_va)
+        constant = SigmaModel(kind="residual", scale=calibration_scale((Y_va - val_pred)[ok], np.zeros(ok.sum())))
+        residual = SigmaModel.from_dict(fit_uncertainty(m, X_va, Y_va, seed=exp.split.seed, kind="residual"))
+        pred = m.predict(X)
+        res = {}
+        for name, sigma in (("constant", constant), ("residual", residual)):
+            std = sigma.std(pred)
+            inside = np.abs(Y - pred) <= 2 * std
+            valid = np.isfinite(Y)
+            per_date = [float(inside[valid[:, t], t].mean()) for t in range(Y.shape[1]) if valid[:, t].sum() >= 20]
+            res[name] = {"test": float(inside[valid].mean()), "date_min": min(per_date), "date_max": max(per_date),
+                         "date_mad": float(np.mean(np.abs(np.asarray(per_date) - 0.95))),
+                         "mean_std": float(std[valid].mean())}
+        out[f"{m.model_name} ({path.name})"] = res
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, default=REAL_CUBE, help="cube (default: the shared real cube)")
@@ -69,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("/tmp/fusion_measurements"))
     p.add_argument("--compare-sigma", action="store_true")
     p.add_argument("--skip-train", action="store_true", help="reuse OUT/fusion.pt")
+    p.add_argument("--radar-models", type=Path, nargs="*", default=[],
+                   help="radar-only checkpoints of the same cube and split: compare a constant σ with the residual "
+                        "σ model (coverage per date)")
     args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     decode = REAL_FLAGS if args.decode is None and args.data == REAL_CUBE else shlex.split(args.decode or "")
@@ -108,6 +148,14 @@ def main(argv: list[str] | None = None) -> int:
         for name, c in summary["sigma_methods"].items():
             print(f"  {name:<9} test {c['test']:.3f}  gaps {c['gaps']:.3f}  by k {c['gap']}  "
                   f"mean σ {c['mean_std_gaps']:.4f}")
+    if args.radar_models:
+        summary["radar_sigma"] = compare_radar_sigma(data_args, args.radar_models)
+        print("\nradar-only σ: one constant σ vs the residual model (test coverage, per-date range and mean "
+              "|coverage − 0.95|, mean σ)")
+        for name, r in summary["radar_sigma"].items():
+            for kind, c in r.items():
+                print(f"  {name:<40} {kind:<9} test {c['test']:.3f}  per date {c['date_min']:.3f}–{c['date_max']:.3f}"
+                      f"  mean |Δ| {c['date_mad']:.3f}  mean σ {c['mean_std']:.4f}")
     if t_train is not None:
         print(f"\ntrain {t_train:.0f} s, evaluate {t_eval:.0f} s (wall clock; shared machine)")
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
