@@ -25,6 +25,12 @@ when validation stalls, stops when it has stopped improving and keeps the best w
 (RMSprop with Keras' defaults rho = 0.9, eps = 1e-7, lr 0.001, batch 500, 50 epochs). Every choice of
 the default recipe is measured in ``docs/training-recipe.md`` (``scripts/recipe_study.py``).
 
+Networks that read the observed NDVI (MCNN-Seq fusion) train through the same loop by hiding
+observed dates (their ``hidden_date_loss``; :mod:`mcnnseq.models.mcnn_seq_fusion`) and are validated
+on seeded artificial gaps of the validation pixels. After training, every network with a validation
+set gets a calibrated σ model (:mod:`mcnnseq.uncertainty`, ``TrainedModel.uncertainty``); the weights
+are not touched by it.
+
 Reproducibility: the model is initialised under ``torch.manual_seed(seed)`` (inside a forked RNG, so
 the caller's global RNG is untouched), batches are shuffled (and the decoder curriculum drawn) with a
 ``torch.Generator`` seeded with ``seed``, and deterministic algorithms are switched on for CPU
