@@ -406,7 +406,7 @@ def predict_scene(model: PortableModel, cube: xr.Dataset, output: str | os.PathL
             raise DatacubeError("has no 'ndvi': only ndvi_pred and ndvi_std can be written",
                                 source=str(cube.attrs.get("source")))
     if "ndvi_std" in products:
-        from mcnnseq.uncertainty import has_std
+        from mcnnseq.prediction import has_std
 
         if not has_std(model.build()):       # a classic gap-filler, or a checkpoint saved before σ
             products = tuple(p for p in products if p != "ndvi_std")

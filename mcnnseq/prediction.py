@@ -93,6 +93,25 @@ def call_predict(model: Predictor, X: np.ndarray, ndvi: np.ndarray | None = None
     return model.predict(X, ndvi=ndvi, **kwargs)
 
 
+def has_std(model) -> bool:
+    """True when ``model`` gives a σ with its predictions (``predict_with_std`` and a σ model, see
+    :mod:`mcnnseq.uncertainty`)."""
+    return callable(getattr(model, "predict_with_std", None)) and getattr(model, "uncertainty", None) is not None
+
+
+def call_predict_std(model, X: np.ndarray, ndvi: np.ndarray | None = None, *,
+                     precision: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(prediction, σ)`` (n, T) of any model (:mod:`mcnnseq.prediction` contract); σ None without a σ model."""
+    if not has_std(model):
+        return np.asarray(call_predict(model, X, ndvi, precision=precision), dtype=np.float32), None
+    kwargs = {} if precision is None else {"precision": precision}
+    if uses_ndvi(model):
+        if ndvi is None:
+            ndvi = np.full(X.shape[:2], np.nan, dtype=np.float32)
+        return model.predict_with_std(X, ndvi=ndvi, **kwargs)
+    return model.predict_with_std(X, **kwargs)
+
+
 def model_name(model: Predictor) -> str:
     """A display name for ``model``: its ``name`` attribute, its config's ``model``/``name``, or its class."""
     name = getattr(model, "name", None)
@@ -162,15 +181,13 @@ def predict_radar_std(model: Predictor, vv: np.ndarray, vh: np.ndarray, *, chunk
     ``ndvi`` (T, rows, x), the observed NDVI (NaN where cloudy or missing), goes to models that
     :func:`uses_ndvi`. ``precision`` (:data:`PRECISIONS`) goes to models that :func:`takes_precision`.
     Returns ``(prediction, std)``: ``std`` (T, rows, x) float32 is the calibrated σ for models that
-    have one (:func:`mcnnseq.uncertainty.has_std`) when ``with_std``, else None.
+    have one (:func:`has_std`) when ``with_std``, else None.
 
     Pixels with a non-finite VV or VH on any date get NaN. ``model.predict`` is called on at most
     ``chunk_pixels`` pixels at a time and must return T dates per pixel, else
     :class:`~mcnnseq.errors.CheckpointError` (naming the model's checkpoint file when it has a
     ``source`` attribute, and the cube ``source``).
     """
-    from mcnnseq.uncertainty import call_predict_std, has_std
-
     nt, nrow, nx = vv.shape
     n = nrow * nx
     out = np.full((n, nt), np.nan, dtype=np.float32)
@@ -386,7 +403,6 @@ def predict_cube_lazy(model: Predictor, ds: xr.Dataset, *, chunk_pixels: int = C
             observed = da.where(lazy("cloud").astype(bool), np.float32(np.nan), observed)
     inputs = [lazy("vv"), lazy("vh")] + ([observed] if observed is not None and uses_ndvi(model) else [])
     from mcnnseq.flags import fill_source, optical_dates
-    from mcnnseq.uncertainty import has_std
 
     std = None
     if has_std(model):      # one task per block computes both; ndvi_std and ndvi_pred are views of it

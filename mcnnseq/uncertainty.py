@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from mcnnseq.gaps import GAP_LENGTHS, make_gaps
+from mcnnseq.prediction import call_predict_std, has_std, uses_ndvi
 
 #: Fraction of held-out truths that should fall within ±2σ.
 COVERAGE_TARGET: float = 0.95
@@ -214,26 +215,6 @@ def ensure_uncertainty(trained, X_val: np.ndarray, Y_val: np.ndarray, *, seed: i
     return replace(trained, uncertainty=fit_uncertainty(trained, X_val, Y_val, seed=seed))
 
 
-def has_std(model) -> bool:
-    """True when ``model`` can give a σ with its predictions (:meth:`TrainedModel.predict_with_std`)."""
-    return callable(getattr(model, "predict_with_std", None)) and getattr(model, "uncertainty", None) is not None
-
-
-def call_predict_std(model, X: np.ndarray, ndvi: np.ndarray | None = None, *,
-                     precision: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(prediction, σ)`` (n, T) of any model (:mod:`mcnnseq.prediction` contract); σ None without a σ model."""
-    from mcnnseq.prediction import call_predict, uses_ndvi
-
-    if not has_std(model):
-        return np.asarray(call_predict(model, X, ndvi, precision=precision), dtype=np.float32), None
-    kwargs = {} if precision is None else {"precision": precision}
-    if uses_ndvi(model):
-        if ndvi is None:
-            ndvi = np.full(X.shape[:2], np.nan, dtype=np.float32)
-        return model.predict_with_std(X, ndvi=ndvi, **kwargs)
-    return model.predict_with_std(X, **kwargs)
-
-
 def _covered(truth: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     ok = np.isfinite(truth) & np.isfinite(mean) & np.isfinite(std)
     return (np.abs(truth - mean) <= 2.0 * std)[ok]
@@ -241,7 +222,9 @@ def _covered(truth: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray
 
 def coverage_2sigma(model, X: np.ndarray, Y: np.ndarray, observed: np.ndarray, *,
                     seed: int = 0, k_values=GAP_LENGTHS, chunk: int = 16_384) -> dict | None:
-    """Share of held-out truths inside ±2σ on test pixels: ``{"test", "gaps", "gap": {k: share}, "n_test", "n_gaps"}``.
+    """Share of held-out truths inside ±2σ on test pixels.
+
+    Returns ``{"test", "gaps", "gap": {k: share}, "n_test", "n_gaps", "mean_std_gaps"}``.
 
     ``X`` (n, T, 2) dB, ``Y`` (n, T) reference NDVI (NaN = no truth), ``observed`` (n, T) observed NDVI.
     ``"test"``: every test truth, predicted as :func:`mcnnseq.experiment.evaluate` scores it (leave-one-
@@ -251,8 +234,6 @@ def coverage_2sigma(model, X: np.ndarray, Y: np.ndarray, observed: np.ndarray, *
     """
     if not has_std(model):
         return None
-    from mcnnseq.prediction import uses_ndvi
-
     obs = np.asarray(observed, dtype=np.float32)
     mean, std = call_predict_std(model, X, obs)
     if uses_ndvi(model):                       # leave-one-date-out on the observed entries

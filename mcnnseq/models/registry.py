@@ -1,6 +1,7 @@
 """Every model by name: the three networks and the classic gap-fillers (the one place for model names).
 
-Networks (:data:`MODELS`: ``mcnn_seq``, ``cnn``, ``rnn``, ``mcnn_seq_fusion``) are trained. Contract: ``model(x)`` with ``x``
+Networks (:data:`MODELS`: ``mcnn_seq``, ``cnn``, ``rnn``, ``mcnn_seq_fusion``) are trained. Contract:
+``model(x)`` (fusion: ``model(x, ndvi)``, the observed NDVI (B, t_out), NaN = missing) with ``x``
 (B, t_in, 2) float32 — VV, VH in dB *standardised* by
 :class:`mcnnseq.normalization.Normalizer` — returns (B, t_out) NDVI. Every model takes keyword-only
 hyper-parameters, exposes ``model_name`` (the registry key) and ``config()`` (JSON-able, includes
