@@ -4,7 +4,8 @@ A checkpoint is a ``torch.save`` of a dict holding only tensors, strings and int
 
 * ``format`` = ``"mcnnseq-checkpoint"``, ``format_version`` = :data:`FORMAT_VERSION`;
 * ``header`` — one JSON string: model name and ``config()``, training config, input normalisation,
-  history, data signature, stop reason, best epoch, sample counts, package and torch versions;
+  history, data signature, stop reason, best epoch, sample counts, the calibrated σ model
+  (:mod:`mcnnseq.uncertainty`; ``null`` or absent when there is none), package and torch versions;
 * ``state_dict`` — the model's weights (CPU tensors);
 * ``checksum`` — SHA-256 over the header and every tensor's name, dtype, shape and bytes.
 
@@ -62,6 +63,7 @@ def save_checkpoint(trained: TrainedModel, path: str | os.PathLike) -> Path:
         "best_epoch": trained.best_epoch,
         "n_train": int(trained.n_train),
         "n_val": int(trained.n_val),
+        "uncertainty": trained.uncertainty,
         "mcnnseq_version": __version__,
         "torch_version": torch.__version__,
     }, sort_keys=True, allow_nan=False)
@@ -160,12 +162,22 @@ def load_checkpoint(path: str | os.PathLike) -> TrainedModel:
             data_signature=dict(header["data_signature"]),
             stop_reason=str(header["stop_reason"]),
             best_epoch=None if header["best_epoch"] is None else float(header["best_epoch"]),
-            n_train=int(header["n_train"]), n_val=int(header["n_val"]), source=src)
+            n_train=int(header["n_train"]), n_val=int(header["n_val"]), source=src,
+            uncertainty=_uncertainty(header.get("uncertainty")))    # absent in checkpoints saved before σ
     except CheckpointError:
         raise
     except (McnnSeqError, KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise fail(f"malformed checkpoint contents ({_first_line(exc)})") from None
     return trained
+
+
+def _uncertainty(value) -> dict | None:
+    """The header's σ model, checked (None when the checkpoint has none)."""
+    if value is None:
+        return None
+    from mcnnseq.uncertainty import SigmaModel
+
+    return SigmaModel.from_dict(value).to_dict()
 
 
 def check_compatible(trained: TrainedModel, *, t_in: int, t_out: int, dates: Sequence | None = None) -> None:

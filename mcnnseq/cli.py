@@ -224,6 +224,9 @@ def cmd_train(args) -> int:
                "diverged": "the training loss became infinite or NaN"}
     print(f"stop: {trained.stop_reason} ({reasons.get(trained.stop_reason, trained.stop_reason)}) after "
           f"{trained.steps:,} steps; kept the best point: {best_text}")
+    sigma = trained.uncertainty
+    sigma_text = "none" if sigma is None else f"{sigma['kind']}, scale {sigma['scale']:.3g}"
+    print(f"σ model: {sigma_text}")
     print(f"wrote {args.output}")
     return 0
 
@@ -299,6 +302,11 @@ def cmd_evaluate(args) -> int:
     print(format_gap_table(ev.by_gap))
     print("\nError by days since the last clear observation before the hidden dates")
     print(format_days_table(ev.by_days))
+    if ev.coverage:
+        print("\nShare of held-out truths within ±2σ (target 0.95): test pixels, artificial gaps, by gap length")
+        for name, cov in ev.coverage.items():
+            by_k = "  ".join(f"k={k} {v:.3f}" for k, v in cov["gap"].items())
+            print(f"  {name:<18} test {cov['test']:.3f}  gaps {cov['gaps']:.3f}  {by_k}")
     print(f"\n({time.perf_counter() - t0:.1f} s)")
     if args.csv:
         ev.per_date.to_csv(args.csv)
@@ -373,6 +381,27 @@ def _cmd_predict_distributed(args) -> int:
     return 0
 
 
+def _default_model(args) -> str:
+    """``predict`` without --model: on the demo scene (which has optical observations), the shipped MCNN-Seq
+    fusion model — the default gap-filler; on other cubes a checkpoint must be named."""
+    if _data_given(args):
+        raise McnnSeqError("--model is needed for a cube of your own: a checkpoint trained on its dates (python -m "
+                           "mcnnseq train --data ... --model mcnn_seq_fusion -o model.pt) or a gap-filler: linear, "
+                           "whittaker")
+    from mcnnseq.errors import CheckpointError
+    from mcnnseq.models.registry import DEFAULT_GAP_FILLER
+    from mcnnseq.pretrained import demo_model_path
+
+    if args.scenario not in ("50%", "70%"):
+        raise McnnSeqError("--model is needed: the shipped demo models are for the 50% and 70% scenarios")
+    path = demo_model_path(args.scenario, DEFAULT_GAP_FILLER)
+    if not path.exists():
+        raise CheckpointError("the demo model is missing: build it with `python scripts/train_demo_models.py`",
+                              source=str(path))
+    print(f"model: {path.name} (the shipped demo gap-filler)", file=sys.stderr, flush=True)
+    return str(path)
+
+
 def cmd_predict(args) -> int:
     from mcnnseq.checkpoints import check_compatible, load_checkpoint
     from mcnnseq.io import write_geotiff_stack, write_netcdf
@@ -385,6 +414,8 @@ def cmd_predict(args) -> int:
         print("error: give --workers (a local Dask cluster) or --scheduler (an existing one), not both",
               file=sys.stderr)
         return 2
+    if args.model is None:
+        args.model = _default_model(args)
     if args.workers is not None or args.scheduler is not None or args.chunks is not None or args.filled_only \
             or Path(args.output).suffix.lower() == ".zarr":
         return _cmd_predict_distributed(args)
@@ -413,7 +444,9 @@ def cmd_predict(args) -> int:
         print(f"wrote {target}")
     elif target.suffix.lower() in (".tif", ".tiff"):
         stem = target.with_suffix("")
-        for var in ("ndvi_pred", "ndvi_filled"):
+        for var in ("ndvi_pred", "ndvi_filled", "ndvi_std", "fill_source"):
+            if var not in out.data_vars:
+                continue
             path = stem.parent / f"{stem.name}_{var}.tif"
             write_geotiff_stack(out, path, variable=var)
             print(f"wrote {path}")
@@ -442,7 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model on a cube's training pixels and save a checkpoint")
     _add_data_options(p)
     _add_protocol_options(p)
-    p.add_argument("--model", default="mcnn_seq", help="the network to train: mcnn_seq (default), cnn, rnn")
+    p.add_argument("--model", default="mcnn_seq", help="the network to train: mcnn_seq (default), cnn, rnn, mcnn_seq_fusion (radar + clear NDVI)")
     p.add_argument("--preset", default="default", metavar="NAME",
                    help="training recipe (mcnnseq.training.PRESETS; docs/training-recipe.md): default (Adam, "
                         "warm-up, clipping, stops on validation), quick (the default on a short step budget), "
@@ -476,8 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "output) the cube is opened lazily and predicted block by block on a Dask cluster, with bounded "
                        "memory: cubes larger than memory work.")
     _add_data_options(p)
-    p.add_argument("--model", required=True, metavar="MODEL",
-                   help="a checkpoint file, or a gap-filler: linear, whittaker")
+    p.add_argument("--model", default=None, metavar="MODEL",
+                   help="a checkpoint file, or a gap-filler: linear, whittaker (required for --data/--stac/--table; "
+                        "on the demo scene the default is the shipped MCNN-Seq fusion model)")
     p.add_argument("-o", "--output", type=Path, required=True)
     p.add_argument("--precision", choices=PRECISIONS, default=SCENE_PRECISION,
                    help="auto (default): bfloat16 matrix work where the CPU/GPU has it natively, else the fast "

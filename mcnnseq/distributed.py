@@ -22,7 +22,9 @@ How it works:
   parameters of a classic gap-filler (no weights) — scattered to every worker once; each worker
   process builds the model once (checkpoints through :func:`mcnnseq.checkpoints.load_checkpoint`,
   i.e. ``torch.load(weights_only=True)``: nothing is unpickled) and keeps it for every block.
-* Output: ``ndvi_pred`` and/or ``ndvi_filled`` (see :mod:`mcnnseq.prediction`) with the input's
+* Output: any of ``ndvi_pred``, ``ndvi_filled``, ``ndvi_std``, ``fill_source`` (see
+  :mod:`mcnnseq.prediction`; ``fill_source`` needs the cube's optical dates, one pass over its ``ndvi``
+  before the blocks) with the input's
   dates, grid, CRS (``spatial_ref`` grid mapping) and attributes, written to ``<name>.partial-<pid>``
   and moved into place when complete. ``.nc`` targets are written as Zarr first, then streamed
   into one NetCDF file block by block by this process.
@@ -52,9 +54,11 @@ import xarray as xr
 from mcnnseq.datacube import DIMS
 from mcnnseq.errors import CheckpointError, ClusterError, DatacubeError, ModelConfigError
 from mcnnseq.prediction import (CHUNK_PIXELS, SCENE_PRECISION, ProgressCallback, _check_inputs, _output_dataset,
-                                predict_radar)
+                                predict_radar_std)
 
-PRODUCTS: tuple[str, ...] = ("ndvi_pred", "ndvi_filled")
+#: What a scene prediction can write (see :mod:`mcnnseq.prediction`): ``ndvi_std`` only for models with a σ
+#: model, ``ndvi_filled`` and ``fill_source`` only for cubes with ``ndvi``.
+PRODUCTS: tuple[str, ...] = ("ndvi_pred", "ndvi_filled", "ndvi_std", "fill_source")
 
 
 #: Seconds to wait for an existing scheduler before giving up (``scheduler=``).
@@ -273,27 +277,36 @@ class SceneSummary:
 
 def _block_task(vv: np.ndarray, vh: np.ndarray, observed: np.ndarray | None, spec: PortableModel, *,
                 store: str, region: tuple[slice, slice], products: tuple[str, ...], chunk_pixels: int,
-                torch_threads: int | None, source: str, precision: str = SCENE_PRECISION) -> np.ndarray:
-    """Predict one block ((T, rows, cols) inputs) and write its region; return the four pixel counts."""
+                torch_threads: int | None, source: str, precision: str = SCENE_PRECISION,
+                optical: np.ndarray | None = None) -> np.ndarray:
+    """Predict one block ((T, rows, cols) inputs) and write its region; return the four pixel counts.
+
+    ``optical`` (T,) bool: the cube's dates with optical observations (for ``fill_source``)."""
     import zarr
+
+    from mcnnseq.flags import fill_source
 
     model = worker_model(spec, torch_threads=torch_threads)
     vv = np.asarray(vv, dtype=np.float32)
     vh = np.asarray(vh, dtype=np.float32)
     radar_ok = np.isfinite(vv).all(axis=0) & np.isfinite(vh).all(axis=0)
     skip = np.zeros(radar_ok.shape, dtype=bool)
-    if observed is not None and "ndvi_pred" not in products:
+    if observed is not None and not {"ndvi_pred", "ndvi_std"} & set(products):
         skip = np.isfinite(observed).all(axis=0)  # filled = observed on every date: nothing to predict
     if skip.any():
         vv = np.where(skip[None], np.float32(np.nan), vv)
-    pred = predict_radar(model, vv, vh, chunk_pixels=chunk_pixels, name=spec.label, source=source,
-                         ndvi=observed, precision=precision)
+    pred, std = predict_radar_std(model, vv, vh, chunk_pixels=chunk_pixels, name=spec.label, source=source,
+                                  ndvi=observed, precision=precision, with_std="ndvi_std" in products)
     group = zarr.open_group(store, mode="r+")
     rows, cols = region
     if "ndvi_pred" in products:
         group["ndvi_pred"][:, rows, cols] = pred
+    if "ndvi_std" in products and std is not None:
+        group["ndvi_std"][:, rows, cols] = std
     if "ndvi_filled" in products and observed is not None:
         group["ndvi_filled"][:, rows, cols] = np.where(np.isfinite(observed), observed, pred).astype(np.float32)
+    if "fill_source" in products and observed is not None and optical is not None:
+        group["fill_source"][:, rows, cols] = fill_source(observed, pred, optical)
     return np.array([radar_ok.size, int((radar_ok & ~skip).sum()), int((skip & radar_ok).sum()),
                      int((~radar_ok).sum())], dtype=np.int64)
 
@@ -450,9 +463,17 @@ def predict_scene(model: PortableModel, cube: xr.Dataset, output: str | os.PathL
     _check_inputs(cube, chunk_pixels)
     has_ndvi = "ndvi" in cube.data_vars
     if not has_ndvi:
-        products = tuple(p for p in products if p != "ndvi_filled")
+        products = tuple(p for p in products if p not in ("ndvi_filled", "fill_source"))
         if not products:
-            raise DatacubeError("has no 'ndvi': only ndvi_pred can be written", source=str(cube.attrs.get("source")))
+            raise DatacubeError("has no 'ndvi': only ndvi_pred and ndvi_std can be written",
+                                source=str(cube.attrs.get("source")))
+    if "ndvi_std" in products:
+        from mcnnseq.prediction import has_std
+
+        if not has_std(model.build()):       # a classic gap-filler, or a checkpoint saved before σ
+            products = tuple(p for p in products if p != "ndvi_std")
+            if not products:
+                raise ModelConfigError(f"{model.label} has no σ model: ndvi_std cannot be written")
     output = Path(output)
     suffix = output.suffix.lower()
     if suffix not in (".zarr", ".nc"):
@@ -468,10 +489,17 @@ def predict_scene(model: PortableModel, cube: xr.Dataset, output: str | os.PathL
             if "cloud" in cube.data_vars else ndvi
 
     zeros = dask.array.zeros(vv.shape, dtype=np.float32, chunks=vv.chunks)
-    template = _output_dataset(cube, model.label, zeros, zeros if "ndvi_filled" in products else None)
+    optical = None
+    if "fill_source" in products:
+        from mcnnseq.flags import optical_dates
+
+        optical = optical_dates(cube)
+    template = _output_dataset(cube, model.label, zeros, zeros if "ndvi_filled" in products else None,
+                               std=zeros if "ndvi_std" in products else None,
+                               source=zeros.astype(np.uint8) if "fill_source" in products else None)
     if "ndvi_pred" not in products:
         template = template.drop_vars("ndvi_pred")
-    if "ndvi_pred" not in products and has_ndvi:
+    if not {"ndvi_pred", "ndvi_std"} & set(products) and has_ndvi:
         template.attrs["skipped_pixels"] = "pixels clear on every date are not predicted (filled = observed)"
     # coordinates are written now, with the metadata (a dask-backed one would be left out of the store)
     template = template.assign_coords({name: template[name].variable.compute() for name in template.coords
@@ -513,7 +541,7 @@ def predict_scene(model: PortableModel, cube: xr.Dataset, output: str | os.PathL
                     futures.append(client.submit(_read_and_predict_block, _block_payload(parts), spec, pure=False,
                                                  store=str(tmp), region=region, products=products,
                                                  chunk_pixels=int(chunk_pixels), torch_threads=torch_threads,
-                                                 source=source, precision=precision))
+                                                 source=source, precision=precision, optical=optical))
                     sizes.append(vv.chunks[1][i] * vv.chunks[2][j])
             tasks = futures
             index = {f.key: k for k, f in enumerate(futures)}

@@ -234,6 +234,8 @@ class Evaluation:
     split_kind: str = "random"
     block_size: int | None = None
     seed: int = 0
+    #: model -> :func:`mcnnseq.uncertainty.coverage_2sigma` (share of truths within ±2σ; models with a σ only)
+    coverage: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The results for scripts (see :meth:`to_json`), NaN as None."""
@@ -252,6 +254,10 @@ class Evaluation:
             entry["days_r2"] = {str(b): float(v) for b, v in zip(d["bucket"], d["r2"])}
             entry["days_rmse"] = {str(b): float(v) for b, v in zip(d["bucket"], d["rmse"])}
             entry["days_n"] = {str(b): int(v) for b, v in zip(d["bucket"], d["n"])}
+            cov = self.coverage.get(key)
+            if cov is not None:
+                entry["coverage_2sigma"] = {"test": cov["test"], "gaps": cov["gaps"]}
+                entry["gap_coverage_2sigma"] = dict(cov["gap"])
             models[self.ids.get(key, key)] = entry
         out = {"split": {k: int(self.split.get(k, 0)) for k in ("train", "val", "test")},
                "protocol": self.protocol, "split_kind": self.split_kind, "block_size": self.block_size,
@@ -262,7 +268,9 @@ class Evaluation:
 
     def to_json(self, **kwargs) -> str:
         """``{"split": {"train", "val", "test"}, "protocol", "models": {registry name: {"mean_r2", "mean_rmse",
-        "gap_r2": {"1" … "4"}, "gap_rmse", "gap_n", "days_r2", "days_rmse", "days_n", "display_name"}}, …}``.
+        "gap_r2": {"1" … "4"}, "gap_rmse", "gap_n", "days_r2", "days_rmse", "days_n", "display_name",
+        "coverage_2sigma": {"test", "gaps"}, "gap_coverage_2sigma": {"1" … "4"}}}, …}`` (the coverage keys
+        for models with a σ: the networks).
 
         NaN (not scored) is written as null.
         """
@@ -304,11 +312,17 @@ def evaluate(models: Mapping[str, object], exp: Experiment, *, k_values: Iterabl
 
     Per date (Table 4 form) and by artificial gap (module docstring). The gaps are seeded with
     ``gap_seed`` (default: the split's seed), so the same experiment gives the same numbers.
+    Networks also get their ±2σ coverage (:func:`mcnnseq.uncertainty.coverage_2sigma`); a checkpoint
+    saved without a σ model gets one fitted on the experiment's validation pixels first.
     """
     from mcnnseq.metrics import compare_models, scores_by_group
+    from mcnnseq.uncertainty import coverage_2sigma, ensure_uncertainty
 
     if not models:
         raise ValueError("no model to evaluate")
+    if any(hasattr(m, "_forward_numpy") and getattr(m, "uncertainty", None) is None for m in models.values()):
+        X_va, Y_va = exp.val_arrays()
+        models = {name: ensure_uncertainty(m, X_va, Y_va, seed=exp.split.seed) for name, m in models.items()}
     X, Y = exp.test_arrays()
     if X.shape[0] == 0:
         raise DatacubeError("the test set is empty", source=exp.source)
@@ -350,9 +364,13 @@ def evaluate(models: Mapping[str, object], exp: Experiment, *, k_values: Iterabl
             i += 1
             mid = f"{base_id}_{i}"
         ids[name] = mid
+    seed = exp.split.seed if gap_seed is None else gap_seed
+    coverage = {name: cov for name, m in models.items()
+                if (cov := coverage_2sigma(m, X, Y, obs, seed=seed, k_values=k_values)) is not None}
     return Evaluation(per_date=table, predictions=preds, truth=Y, by_gap=by_gap, by_days=by_days,
                       split=exp.split.sizes(), protocol=exp.protocol, ids=ids, samples=exp.samples,
-                      split_kind=exp.split.kind, block_size=exp.split.block_size, seed=int(exp.split.seed))
+                      split_kind=exp.split.kind, block_size=exp.split.block_size, seed=int(exp.split.seed),
+                      coverage=coverage)
 
 
 def gap_fillers(exp: Experiment, names: Iterable[str] = GAP_FILLER_ORDER) -> dict[str, object]:

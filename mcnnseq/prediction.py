@@ -10,7 +10,11 @@ Outputs (same grid, coordinates and CRS as the input):
 * ``ndvi_pred`` (time, y, x) float32 — the model's NDVI on every date; NaN where the radar of
   the pixel is incomplete (a NaN VV or VH on any date), since the model needs the whole series;
 * ``ndvi_filled`` (time, y, x) float32 — the observed NDVI where clear, the prediction under
-  clouds and wherever the optical value is missing.
+  clouds and wherever the optical value is missing;
+* ``ndvi_std`` (time, y, x) float32 — the calibrated standard deviation of ``ndvi_pred``
+  (:mod:`mcnnseq.uncertainty`), for models that have a σ model (the trained networks);
+* ``fill_source`` (time, y, x) uint8 — where each ``ndvi_filled`` value comes from (observed,
+  cloud-filled, no-optical date, no value: :mod:`mcnnseq.flags`), when the cube has ``ndvi``.
 
 Any object with a ``predict(X)`` method (:class:`Predictor`) is a model here; the trained models of
 :mod:`mcnnseq.training` are, and so is a plain function wrapped in a small class for tests.
@@ -89,6 +93,25 @@ def call_predict(model: Predictor, X: np.ndarray, ndvi: np.ndarray | None = None
     return model.predict(X, ndvi=ndvi, **kwargs)
 
 
+def has_std(model) -> bool:
+    """True when ``model`` gives a σ with its predictions (``predict_with_std`` and a σ model, see
+    :mod:`mcnnseq.uncertainty`)."""
+    return callable(getattr(model, "predict_with_std", None)) and getattr(model, "uncertainty", None) is not None
+
+
+def call_predict_std(model, X: np.ndarray, ndvi: np.ndarray | None = None, *,
+                     precision: str | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(prediction, σ)`` (n, T) of any model (:mod:`mcnnseq.prediction` contract); σ None without a σ model."""
+    if not has_std(model):
+        return np.asarray(call_predict(model, X, ndvi, precision=precision), dtype=np.float32), None
+    kwargs = {} if precision is None else {"precision": precision}
+    if uses_ndvi(model):
+        if ndvi is None:
+            ndvi = np.full(X.shape[:2], np.nan, dtype=np.float32)
+        return model.predict_with_std(X, ndvi=ndvi, **kwargs)
+    return model.predict_with_std(X, **kwargs)
+
+
 def model_name(model: Predictor) -> str:
     """A display name for ``model``: its ``name`` attribute, its config's ``model``/``name``, or its class."""
     name = getattr(model, "name", None)
@@ -144,10 +167,21 @@ def _observed(ds: xr.Dataset, rows: slice) -> np.ndarray | None:
 def predict_radar(model: Predictor, vv: np.ndarray, vh: np.ndarray, *, chunk_pixels: int = CHUNK_PIXELS,
                   name: str | None = None, source: str | None = None, ndvi: np.ndarray | None = None,
                   precision: str = SCENE_PRECISION) -> np.ndarray:
+    """Predict NDVI for a block of radar (see :func:`predict_radar_std`, of which this is the first output)."""
+    return predict_radar_std(model, vv, vh, chunk_pixels=chunk_pixels, name=name, source=source, ndvi=ndvi,
+                             precision=precision, with_std=False)[0]
+
+
+def predict_radar_std(model: Predictor, vv: np.ndarray, vh: np.ndarray, *, chunk_pixels: int = CHUNK_PIXELS,
+                      name: str | None = None, source: str | None = None, ndvi: np.ndarray | None = None,
+                      precision: str = SCENE_PRECISION, with_std: bool = True
+                      ) -> tuple[np.ndarray, np.ndarray | None]:
     """Predict NDVI for a block of radar: ``vv``, ``vh`` (T, rows, x) dB -> (T, rows, x) float32 NDVI.
 
     ``ndvi`` (T, rows, x), the observed NDVI (NaN where cloudy or missing), goes to models that
     :func:`uses_ndvi`. ``precision`` (:data:`PRECISIONS`) goes to models that :func:`takes_precision`.
+    Returns ``(prediction, std)``: ``std`` (T, rows, x) float32 is the calibrated σ for models that
+    have one (:func:`has_std`) when ``with_std``, else None.
 
     Pixels with a non-finite VV or VH on any date get NaN. ``model.predict`` is called on at most
     ``chunk_pixels`` pixels at a time and must return T dates per pixel, else
@@ -157,8 +191,13 @@ def predict_radar(model: Predictor, vv: np.ndarray, vh: np.ndarray, *, chunk_pix
     nt, nrow, nx = vv.shape
     n = nrow * nx
     out = np.full((n, nt), np.nan, dtype=np.float32)
+    std = np.full((n, nt), np.nan, dtype=np.float32) if with_std and has_std(model) else None
+
+    def shaped(a):
+        return None if a is None else a.reshape(nrow, nx, nt).transpose(2, 0, 1)
+
     if n == 0 or nt == 0:
-        return out.reshape(nrow, nx, nt).transpose(2, 0, 1)
+        return shaped(out), shaped(std)
     # (T, rows, x) -> (rows*x, T): one transpose per polarisation, then pairs are gathered per chunk
     a = np.ascontiguousarray(np.asarray(vv, dtype=np.float32).reshape(nt, n).T)
     b = np.ascontiguousarray(np.asarray(vh, dtype=np.float32).reshape(nt, n).T)
@@ -168,7 +207,11 @@ def predict_radar(model: Predictor, vv: np.ndarray, vh: np.ndarray, *, chunk_pix
     for start in range(0, valid.size, chunk_pixels):
         sel = valid[start:start + chunk_pixels]
         X = np.stack([a[sel], b[sel]], axis=-1)  # (n_chunk, T, 2) float32 dB
-        y = np.asarray(call_predict(model, X, None if obs is None else obs[sel], precision=precision))
+        if std is None:
+            y = np.asarray(call_predict(model, X, None if obs is None else obs[sel], precision=precision))
+        else:
+            y, s = call_predict_std(model, X, None if obs is None else obs[sel], precision=precision)
+            y = np.asarray(y)
         if y.ndim != 2 or y.shape[0] != sel.size or y.shape[1] != nt:
             label = name or model_name(model)
             cube = f"the cube '{source}'" if source else "the cube"
@@ -181,7 +224,9 @@ def predict_radar(model: Predictor, vv: np.ndarray, vh: np.ndarray, *, chunk_pix
             model_file = getattr(model, "source", None)
             raise CheckpointError(problem, source=model_file if isinstance(model_file, str) else None)
         out[sel] = y
-    return out.reshape(nrow, nx, nt).transpose(2, 0, 1)
+        if std is not None:
+            std[sel] = s
+    return shaped(out), shaped(std)
 
 
 def iter_prediction_blocks(models: Mapping[str, Predictor], ds: xr.Dataset, *, chunk_pixels: int = CHUNK_PIXELS,
@@ -194,6 +239,14 @@ def iter_prediction_blocks(models: Mapping[str, Predictor], ds: xr.Dataset, *, c
     ``predictions`` ``{name: (T, rows, x) float32}``. A block holds at most ``chunk_pixels`` pixels
     (one row when a row is longer). Use it to stream a prediction to disk.
     """
+    for rows, observed, preds, _ in _iter_blocks(models, ds, chunk_pixels=chunk_pixels, precision=precision,
+                                                 with_std=False):
+        yield rows, observed, preds
+
+
+def _iter_blocks(models: Mapping[str, Predictor], ds: xr.Dataset, *, chunk_pixels: int, precision: str,
+                 with_std: bool):
+    """:func:`iter_prediction_blocks` plus ``{name: (T, rows, x) σ}`` for the models that have one."""
     _check_inputs(ds, chunk_pixels)
     ny, nx = ds.sizes["y"], ds.sizes["x"]
     step = block_rows(nx, chunk_pixels)
@@ -203,10 +256,13 @@ def iter_prediction_blocks(models: Mapping[str, Predictor], ds: xr.Dataset, *, c
         vv = _read(ds, "vv", rows)
         vh = _read(ds, "vh", rows)
         observed = _observed(ds, rows)
-        preds = {name: predict_radar(model, vv, vh, chunk_pixels=chunk_pixels, name=name, source=src,
-                                     ndvi=observed, precision=precision)
-                 for name, model in models.items()}
-        yield rows, observed, preds
+        preds, stds = {}, {}
+        for name, model in models.items():
+            preds[name], std = predict_radar_std(model, vv, vh, chunk_pixels=chunk_pixels, name=name, source=src,
+                                                 ndvi=observed, precision=precision, with_std=with_std)
+            if std is not None:
+                stds[name] = std
+        yield rows, observed, preds, stds
 
 
 def fill_gaps(observed: np.ndarray, predicted: np.ndarray) -> np.ndarray:
@@ -219,8 +275,10 @@ def _coords(ds: xr.Dataset) -> dict:
     return {k: v for k, v in ds.coords.items() if set(v.dims) <= set(DIMS)}
 
 
-def _output_dataset(ds: xr.Dataset, name: str, pred, filled) -> xr.Dataset:
+def _output_dataset(ds: xr.Dataset, name: str, pred, filled, std=None, source=None) -> xr.Dataset:
     import rioxarray  # noqa: F401  (registers the .rio accessor)
+
+    from mcnnseq.flags import fill_source_attrs
 
     data_vars = {"ndvi_pred": (DIMS, pred, {
         "units": "1", "long_name": f"NDVI predicted from Sentinel-1 by {name}",
@@ -228,6 +286,13 @@ def _output_dataset(ds: xr.Dataset, name: str, pred, filled) -> xr.Dataset:
     if filled is not None:
         data_vars["ndvi_filled"] = (DIMS, filled, {
             "units": "1", "long_name": f"NDVI gap-filled by {name}: observed where clear, predicted elsewhere"})
+    if std is not None:
+        data_vars["ndvi_std"] = (DIMS, std, {
+            "units": "1", "long_name": f"standard deviation of the NDVI predicted by {name}",
+            "comment": "calibrated on validation pixels so that about 95 % of held-out truths lie within "
+                       "ndvi_pred ± 2 ndvi_std"})
+    if source is not None:
+        data_vars["fill_source"] = (DIMS, source, fill_source_attrs())
     attrs = dict(ds.attrs)
     attrs["model"] = name
     out = xr.Dataset(data_vars, coords=_coords(ds), attrs=attrs)
@@ -250,19 +315,29 @@ def predict_multi(models: Mapping[str, Predictor], ds: xr.Dataset, *, chunk_pixe
     if not models:
         raise ValueError("no model to predict with")
     _check_inputs(ds, chunk_pixels)
+    from mcnnseq.flags import fill_source, optical_dates
+
     nt, ny, nx = ds.sizes["time"], ds.sizes["y"], ds.sizes["x"]
     has_ndvi = "ndvi" in ds.data_vars
     preds = {name: np.empty((nt, ny, nx), dtype=np.float32) for name in models}
     filled = {name: np.empty((nt, ny, nx), dtype=np.float32) for name in models} if has_ndvi else None
+    sources = {name: np.empty((nt, ny, nx), dtype=np.uint8) for name in models} if has_ndvi else None
+    optical = optical_dates(ds) if has_ndvi else None
+    stds: dict[str, np.ndarray] = {}
     total = ny * nx
-    for rows, observed, block in iter_prediction_blocks(models, ds, chunk_pixels=chunk_pixels, precision=precision):
+    for rows, observed, block, block_std in _iter_blocks(models, ds, chunk_pixels=chunk_pixels, precision=precision,
+                                                         with_std=True):
         for name, p in block.items():
             preds[name][:, rows] = p
             if filled is not None:
                 filled[name][:, rows] = fill_gaps(observed, p)
+                sources[name][:, rows] = fill_source(observed, p, optical)
+        for name, s in block_std.items():
+            stds.setdefault(name, np.empty((nt, ny, nx), dtype=np.float32))[:, rows] = s
         if progress is not None:
             progress(rows.stop * nx, total)
-    return {name: _output_dataset(ds, name, preds[name], filled[name] if filled else None) for name in models}
+    return {name: _output_dataset(ds, name, preds[name], filled[name] if filled else None, std=stds.get(name),
+                                  source=sources[name] if sources else None) for name in models}
 
 
 def predict_cube(model: Predictor, ds: xr.Dataset, *, chunk_pixels: int = CHUNK_PIXELS,
@@ -272,7 +347,8 @@ def predict_cube(model: Predictor, ds: xr.Dataset, *, chunk_pixels: int = CHUNK_
 
     ``ds`` follows :mod:`mcnnseq.datacube` (``vv``, ``vh`` dB; ``ndvi``/``cloud`` for the filled
     cube), numpy- or dask-backed. Returns a Dataset with ``ndvi_pred`` and (when ``ds`` has
-    ``ndvi``) ``ndvi_filled``, both (time, y, x) float32, the input's coordinates (``time``,
+    ``ndvi``) ``ndvi_filled`` (float32) and ``fill_source`` (uint8), plus ``ndvi_std`` for models with a
+    σ model, all (time, y, x), the input's coordinates (``time``,
     ``s1_time``, ``y``, ``x``), CRS and attrs plus ``attrs["model"]`` (``name`` or
     :func:`model_name`). Inputs are read ``chunk_pixels`` pixels (whole rows) at a time; the two
     outputs take 2 × 4 bytes × T × y × x. ``progress(done, total)`` reports pixels done after each
@@ -288,6 +364,14 @@ def _lazy_block(vv: np.ndarray, vh: np.ndarray, ndvi: np.ndarray | None = None, 
                 source, precision) -> np.ndarray:
     return predict_radar(model, vv, vh, chunk_pixels=chunk_pixels, name=name, source=source, ndvi=ndvi,
                          precision=precision)
+
+
+def _lazy_block_std(vv: np.ndarray, vh: np.ndarray, ndvi: np.ndarray | None = None, *, model, chunk_pixels, name,
+                    source, precision) -> np.ndarray:
+    """(2, T, rows, x): the prediction and its σ of one block, computed once."""
+    pred, std = predict_radar_std(model, vv, vh, chunk_pixels=chunk_pixels, name=name, source=source, ndvi=ndvi,
+                                  precision=precision)
+    return np.stack([pred, std])
 
 
 def predict_cube_lazy(model: Predictor, ds: xr.Dataset, *, chunk_pixels: int = CHUNK_PIXELS,
@@ -318,6 +402,18 @@ def predict_cube_lazy(model: Predictor, ds: xr.Dataset, *, chunk_pixels: int = C
         if "cloud" in ds.data_vars:
             observed = da.where(lazy("cloud").astype(bool), np.float32(np.nan), observed)
     inputs = [lazy("vv"), lazy("vh")] + ([observed] if observed is not None and uses_ndvi(model) else [])
-    pred = da.map_blocks(fn, *inputs, dtype=np.float32, meta=np.empty((0, 0, 0), np.float32))
-    filled = None if observed is None else da.where(da.isfinite(observed), observed, pred)
-    return _output_dataset(ds, label, pred, filled)
+    from mcnnseq.flags import fill_source, optical_dates
+
+    std = None
+    if has_std(model):      # one task per block computes both; ndvi_std and ndvi_pred are views of it
+        both = da.map_blocks(partial(_lazy_block_std, **fn.keywords), *inputs, dtype=np.float32, new_axis=0,
+                             chunks=((2,),) + inputs[0].chunks, meta=np.empty((0, 0, 0, 0), np.float32))
+        pred, std = both[0], both[1]
+    else:
+        pred = da.map_blocks(fn, *inputs, dtype=np.float32, meta=np.empty((0, 0, 0), np.float32))
+    filled = source = None
+    if observed is not None:
+        filled = da.where(da.isfinite(observed), observed, pred)
+        source = da.map_blocks(fill_source, observed, pred, optical=optical_dates(ds), dtype=np.uint8,
+                               meta=np.empty((0, 0, 0), np.uint8))
+    return _output_dataset(ds, label, pred, filled, std=std, source=source)

@@ -58,3 +58,18 @@ def load_demo_models(scenario: str = "50%", *, directory: Path | None = None) ->
         check_simulator_version(trained, source=path.name)
         models[trained.name] = trained
     return models
+
+
+def load_demo_gap_filler(scenario: str = "50%", *, has_optical: bool = True, directory: Path | None = None):
+    """The shipped demo model that fills gaps by default: MCNN-Seq fusion where the scene has optical
+    observations (``has_optical``), radar-only MCNN-Seq otherwise (SPEC §2; names from the registry)."""
+    from mcnnseq.checkpoints import load_checkpoint
+    from mcnnseq.models.registry import DEFAULT_GAP_FILLER, PAPER_MODEL
+
+    path = demo_model_path(scenario, DEFAULT_GAP_FILLER if has_optical else PAPER_MODEL, directory=directory)
+    if not path.exists():
+        raise CheckpointError("the demo model is missing: build it with `python scripts/train_demo_models.py`",
+                              source=str(path))
+    trained = load_checkpoint(path)
+    check_simulator_version(trained, source=path.name)
+    return trained

@@ -25,6 +25,12 @@ when validation stalls, stops when it has stopped improving and keeps the best w
 (RMSprop with Keras' defaults rho = 0.9, eps = 1e-7, lr 0.001, batch 500, 50 epochs). Every choice of
 the default recipe is measured in ``docs/training-recipe.md`` (``scripts/recipe_study.py``).
 
+Networks that read the observed NDVI (MCNN-Seq fusion) train through the same loop by hiding
+observed dates (their ``hidden_date_loss``; :mod:`mcnnseq.models.mcnn_seq_fusion`) and are validated
+on seeded artificial gaps of the validation pixels. After training, every network with a validation
+set gets a calibrated σ model (:mod:`mcnnseq.uncertainty`, ``TrainedModel.uncertainty``); the weights
+are not touched by it.
+
 Reproducibility: the model is initialised under ``torch.manual_seed(seed)`` (inside a forked RNG, so
 the caller's global RNG is untouched), batches are shuffled (and the decoder curriculum drawn) with a
 ``torch.Generator`` seeded with ``seed``, and deterministic algorithms are switched on for CPU
@@ -462,6 +468,8 @@ class TrainedModel:
     n_train: int = 0
     n_val: int = 0
     source: str | None = None
+    #: The calibrated σ model (:class:`mcnnseq.uncertainty.SigmaModel` as a dict); None: no σ (old checkpoints).
+    uncertainty: dict | None = None
 
     @property
     def best_record(self) -> EpochRecord | None:
@@ -512,7 +520,8 @@ class TrainedModel:
                 precision: str = "reference") -> np.ndarray:
         """``X`` (n, t_in, 2) VV, VH in dB -> (n, t_out) float32 NDVI.
 
-        ``ndvi`` (n, t_out), the observed NDVI with NaN where missing, is ignored by radar-only networks.
+        ``ndvi`` (n, t_out), the observed NDVI with NaN where missing, is ignored by radar-only networks
+        (a network that :attr:`uses_ndvi` reads it; None = nothing observed).
         ``precision``: ``"reference"`` (the model's own float32 forward), or the faster paths of
         :mod:`mcnnseq.models.fast_inference` (``"auto"``, ``"bf16"``, ``"fp32"``).
 
@@ -520,14 +529,41 @@ class TrainedModel:
         (default 512 on CPU — the attention's (B, N, A) tensors then stay in cache — 8192 on CUDA).
         A sample with any non-finite radar value gets an all-NaN row (the model needs the whole series).
         """
+        return self._forward_numpy(X, ndvi, batch_size, precision, with_log_var=False)[0]
+
+    def predict_with_std(self, X: np.ndarray, *, ndvi: np.ndarray | None = None, batch_size: int | None = None,
+                         precision: str = "reference") -> tuple[np.ndarray, np.ndarray | None]:
+        """``(ndvi, std)``, both (n, t_out) float32: the prediction (as :meth:`predict`) and its calibrated
+        standard deviation (NDVI units; :mod:`mcnnseq.uncertainty`). ``std`` is None when the model has no
+        σ model (a checkpoint saved before σ existed: see :func:`mcnnseq.uncertainty.ensure_uncertainty`)."""
+        from mcnnseq.uncertainty import SigmaModel
+
+        if self.uncertainty is None:
+            return self.predict(X, ndvi=ndvi, batch_size=batch_size, precision=precision), None
+        sigma = SigmaModel.from_dict(self.uncertainty)
+        mean, log_var = self._forward_numpy(X, ndvi, batch_size, precision, with_log_var=sigma.needs_log_var)
+        given = None if ndvi is None or not self.uses_ndvi else np.isfinite(np.asarray(ndvi))
+        return mean, sigma.std(mean, log_var=log_var, given=given)
+
+    def _forward_numpy(self, X, ndvi, batch_size, precision, *, with_log_var: bool
+                       ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(n, t_out) NDVI and, when asked and the network has a variance column, its (n, t_out) log-variance."""
         if batch_size is None:
             batch_size = 512 if self.device.type == "cpu" else 8192
         arr = check_radar_array(X, source="prediction input")
         if arr.shape[1] != self.t_in:
             raise DatacubeError(f"{self.name} was trained on series of {self.t_in} dates, got {arr.shape[1]}",
                                 source=self.source or "prediction input", variable="vv/vh")
+        obs = None
+        if self.uses_ndvi:
+            obs = (np.full((arr.shape[0], self.t_out), np.nan, dtype=np.float32) if ndvi is None
+                   else np.asarray(ndvi, dtype=np.float32))
+            if obs.shape != (arr.shape[0], self.t_out):
+                raise DatacubeError(f"{self.name}: observed NDVI must have shape ({arr.shape[0]}, {self.t_out}), "
+                                    f"got {obs.shape}", source=self.source or "prediction input", variable="ndvi")
         batch_size = max(1, int(batch_size))
         out = np.empty((arr.shape[0], self.t_out), dtype=np.float32)
+        log_var = np.empty_like(out) if with_log_var and self.uses_ndvi else None
         device = self.device
         self.model.eval()
         forward = inference_engine(self.model, precision)
@@ -537,11 +573,24 @@ class TrainedModel:
                 bad = ~np.isfinite(xb).all(axis=(1, 2))
                 if bad.any():
                     xb[bad] = 0.0
-                yb = forward(torch.from_numpy(xb).to(device)).float().cpu().numpy()
+                xt = torch.from_numpy(xb).to(device)
+                if obs is None:
+                    yb = forward(xt)
+                else:
+                    nb = torch.from_numpy(np.ascontiguousarray(obs[start:start + batch_size])).to(device)
+                    yb = (torch.stack(self.model(xt, nb, return_log_var=True), dim=2) if forward is self.model
+                          else forward(xt, nb))          # (B, T, 2): NDVI, log-variance
+                yb = yb.float().cpu().numpy()
+                if yb.ndim == 3:
+                    if log_var is not None:
+                        log_var[start:start + len(yb)] = yb[..., 1]
+                    yb = yb[..., 0]
                 if bad.any():
                     yb[bad] = np.nan
+                    if log_var is not None:
+                        log_var[start:start + len(yb)][bad] = np.nan
                 out[start:start + len(yb)] = yb
-        return out
+        return out, log_var
 
     def evaluate(self, X: np.ndarray, Y: np.ndarray, *, batch_size: int | None = None) -> dict[str, float]:
         """Masked MSE loss and pooled R² on (X dB, Y NDVI with NaN = no truth)."""
@@ -558,12 +607,18 @@ def _subset(n: int, limit: int | None, generator: torch.Generator) -> torch.Tens
 
 
 class _Dataset:
-    """Standardised inputs and masked targets on the device, plus the constants R² needs."""
+    """Standardised inputs and masked targets on the device, plus the constants R² needs.
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, normalizer: Normalizer, device: torch.device):
+    ``ndvi_in`` (n, T), for networks that read the observed NDVI: their NDVI input (NaN = not given);
+    ``scored`` (n, T) bool: the entries the loss and R² count (default: every finite target).
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, normalizer: Normalizer, device: torch.device, *,
+                 ndvi_in: np.ndarray | None = None, scored: np.ndarray | None = None):
         self.n = x.shape[0]
         self.x = torch.from_numpy(normalizer.transform(x)).to(device)
-        valid = np.isfinite(y)
+        self.ndvi = None if ndvi_in is None else torch.from_numpy(np.asarray(ndvi_in, dtype=np.float32)).to(device)
+        valid = np.isfinite(y) if scored is None else (np.isfinite(y) & scored)
         self.y = torch.from_numpy(np.where(valid, y, 0).astype(np.float32)).to(device)
         self.mask = torch.from_numpy(valid.astype(np.float32)).to(device)
         self.n_valid = int(valid.sum())
@@ -582,7 +637,8 @@ def _evaluate_sse(model: nn.Module, data: _Dataset, batch_size: int) -> float:
     with torch.inference_mode():
         for start in range(0, data.n, batch_size):
             sl = slice(start, start + batch_size)
-            diff = (model(data.x[sl]) - data.y[sl]) * data.mask[sl]
+            pred = model(data.x[sl]) if data.ndvi is None else model(data.x[sl], data.ndvi[sl])
+            diff = (pred - data.y[sl]) * data.mask[sl]
             sse += (diff * diff).sum(dtype=torch.float64)
     return float(sse)
 
@@ -711,6 +767,8 @@ def fit(X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray | None = Non
         _initialise(model, config, y_tr)
         model = model.to(device)
         teacher_forced = spec.name == "mcnn_seq" and _teacher_probability(config, 1) > 0
+        # networks that read the observed NDVI learn by hiding dates (mcnnseq.models.mcnn_seq_fusion)
+        hides_dates = callable(getattr(model, "hidden_date_loss", None))
         normalizer = Normalizer.fit(x_tr, source="training data")
         train = _Dataset(x_tr, y_tr, normalizer, device)
         val = None
@@ -718,7 +776,13 @@ def fit(X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray | None = Non
             keep = _subset(x_va.shape[0], config.max_val_samples, gen)
             if keep is not None:
                 x_va, y_va = x_va[keep.numpy()], y_va[keep.numpy()]
-            val = _Dataset(x_va, y_va, normalizer, device)
+            if hides_dates:   # validated on seeded artificial gaps: the hidden values are the truth
+                from mcnnseq.gaps import hide_random_windows
+
+                gapped, hidden = hide_random_windows(y_va, np.random.default_rng(config.seed))
+                val = _Dataset(x_va, y_va, normalizer, device, ndvi_in=gapped, scored=hidden)
+            else:
+                val = _Dataset(x_va, y_va, normalizer, device)
 
         optimizer = _make_optimizer(config, model.parameters())
         bs = int(config.batch_size)
@@ -757,23 +821,27 @@ def fit(X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray | None = Non
                 xb = train.x[idx]
                 if config.input_noise > 0:
                     xb = xb + config.input_noise * torch.randn(xb.shape, generator=gen).to(device)
-                if teacher_forced:
+                if hides_dates:
+                    loss, se, n_scored = model.hidden_date_loss(xb, train.y[idx], mb, generator=gen)
+                elif teacher_forced:
                     p = _teacher_probability(config, step)
                     chosen = (torch.rand(mb.shape, generator=gen) < p).to(device) & (mb > 0)
                     teacher = torch.where(chosen, train.y[idx], torch.full_like(mb, math.nan))
                     pred = model(xb, teacher=teacher)
                 else:
                     pred = model(xb)
-                diff = (pred - train.y[idx]) * mb
-                se = (diff * diff).sum()
-                loss = se / mb.sum().clamp_min(1)
+                if not hides_dates:
+                    diff = (pred - train.y[idx]) * mb
+                    se = (diff * diff).sum()
+                    n_scored = mb.sum()
+                    loss = se / n_scored.clamp_min(1)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if config.clip_norm is not None:
                     nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
                 optimizer.step()
                 window_sse += se.detach().double()
-                window_n += float(mb.sum())
+                window_n += float(n_scored)
                 _call(callbacks, "on_batch_end", epoch, b + 1, n_batches)
                 _call(callbacks, "on_step_end", step, budget)
                 if step % eval_every and step != budget:
@@ -819,5 +887,10 @@ def fit(X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray | None = Non
     trained = TrainedModel(model=model, config=config, normalizer=normalizer, history=history,
                            data_signature=signature, stop_reason=stop_reason, best_epoch=best_epoch,
                            n_train=train.n, n_val=val.n if val else 0)
+    if has_val and val is not None:
+        from mcnnseq.uncertainty import fit_uncertainty
+
+        # σ calibrated on the validation pixels (after training: the weights are not touched)
+        trained.uncertainty = fit_uncertainty(trained, x_va, y_va, seed=config.seed)
     _call(callbacks, "on_train_end", trained)
     return trained

@@ -197,3 +197,52 @@ def test_check_compatible(saved):
     shifted = DATES.insert(3, pd.Timestamp("2018-02-10")).delete(-1)
     with pytest.raises(CheckpointError, match=r"trained on other dates \(date 4: data 2018-02-10, model 2018-02-16\)"):
         check_compatible(loaded, t_in=12, t_out=12, dates=shifted)
+
+
+def _fusion_trained():
+    x, y = _data(n=40)
+    y[5:15, 2:5] = np.nan
+    return fit(x, y, x[:20], y[:20], TrainConfig.quick("mcnn_seq_fusion", hparams=dict(TINY["mcnn_seq"]),
+                                                       max_steps=6, eval_every=3, batch_size=8),
+               data_signature={"dates": DATES, "source": "tiny test"})
+
+
+def test_sigma_parts_round_trip(tmp_path):
+    trained = _fusion_trained()
+    assert trained.uncertainty is not None and trained.uncertainty["kind"] == "head"
+    loaded = load_checkpoint(save_checkpoint(trained, tmp_path / "f.pt"))
+    assert loaded.uncertainty == trained.uncertainty and loaded.uses_ndvi
+    x, y = _data(n=10, seed=1)
+    y[:, ::3] = np.nan
+    mean, std = trained.predict_with_std(x, ndvi=y)
+    mean2, std2 = loaded.predict_with_std(x, ndvi=y)
+    assert np.array_equal(mean, mean2) and np.array_equal(std, std2) and np.isfinite(std).all()
+    cnn = _trained("cnn")
+    assert cnn.uncertainty["kind"] == "residual"
+    assert load_checkpoint(save_checkpoint(cnn, tmp_path / "c.pt")).uncertainty == cnn.uncertainty
+
+
+def _rewrite_header(path, edit) -> None:
+    payload = torch.load(path, weights_only=True)
+    header = json.loads(payload["header"])
+    edit(header)
+    payload["header"] = json.dumps(header, sort_keys=True)
+    payload["checksum"] = _checksum(payload["header"], payload["state_dict"])
+    torch.save(payload, path)
+
+
+def test_a_checkpoint_saved_before_sigma_still_loads(tmp_path, saved):
+    trained, path = saved
+    old = tmp_path / "old.pt"
+    old.write_bytes(path.read_bytes())
+    _rewrite_header(old, lambda h: h.pop("uncertainty"))
+    loaded = load_checkpoint(old)
+    assert loaded.uncertainty is None
+    x, _ = _data(n=5, seed=2)
+    mean, std = loaded.predict_with_std(x)
+    assert std is None and np.array_equal(mean, trained.predict(x))
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(path.read_bytes())
+    _rewrite_header(bad, lambda h: h.update(uncertainty={"kind": "oracle", "scale": 1.0}))
+    with pytest.raises(CheckpointError, match="bad.pt.*malformed checkpoint contents.*σ model kind"):
+        load_checkpoint(bad)

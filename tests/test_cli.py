@@ -83,7 +83,7 @@ def test_module_entry_point_runs():
     assert proc.returncode == 0 and "evaluate" in proc.stdout
 
 
-@pytest.mark.parametrize("argv", [["train"], ["predict", "-o", "x.nc"]])
+@pytest.mark.parametrize("argv", [["train"], ["predict"]])
 def test_argument_errors_exit_2(argv):
     with pytest.raises(SystemExit) as info:
         main(argv)
@@ -115,6 +115,11 @@ def test_train_flag_errors_name_the_flag(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("error: ") and flag in err and "Traceback" not in err
     assert not Path(out).exists()
+
+
+def test_predict_needs_a_model_for_a_cube_of_ones_own(tmp_path, capsys):
+    assert main(["predict", "--data", str(tmp_path / "cube.nc"), "-o", str(tmp_path / "x.nc")]) == 2
+    assert "--model is needed for a cube of your own" in capsys.readouterr().err
 
 
 def _sparse_cube_file(tmp_path) -> Path:
@@ -243,3 +248,38 @@ def test_a_bad_table_is_one_line(tmp_path, capsys):
     assert main(["info", "--table", str(table)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: bad.csv: missing column 'ndvi'") and "Traceback" not in err
+
+
+def test_fusion_train_and_exports_round_trip_std_and_fill_source(tmp_path, capsys):
+    import rioxarray
+
+    from mcnnseq.checkpoints import load_checkpoint
+    from mcnnseq.flags import FLAG_MEANINGS
+    from mcnnseq.prediction import predict_cube
+
+    scene = tmp_path / "scene.nc"
+    assert main(["demo", "--demo-size", "12", "-o", str(scene)]) == 0
+    ckpt = tmp_path / "fusion.pt"
+    assert main(["train", "--demo-size", "12", "--protocol", "real", "--model", "mcnn_seq_fusion", "--steps", "4",
+                 "--batch-size", "32", "-o", str(ckpt)]) == 0
+    assert "σ model: head" in capsys.readouterr().out
+    model = load_checkpoint(ckpt)
+    ds = xr.open_dataset(scene)
+    expected = predict_cube(model, ds)
+    assert main(["predict", "--model", str(ckpt), "--data", str(scene), "-o", str(tmp_path / "p.nc")]) == 0
+    with xr.open_dataset(tmp_path / "p.nc") as out:
+        assert set(out.data_vars) == {"ndvi_pred", "ndvi_filled", "ndvi_std", "fill_source"}
+        assert np.allclose(out["ndvi_std"].values, expected["ndvi_std"].values, atol=1e-6)
+        assert (out["ndvi_std"].values > 0).all()
+        assert out["fill_source"].dtype == np.uint8
+        assert np.array_equal(out["fill_source"].values, expected["fill_source"].values)
+        assert out["fill_source"].attrs["flag_meanings"].split() == list(FLAG_MEANINGS.values())
+        assert list(out["fill_source"].attrs["flag_values"]) == list(FLAG_MEANINGS)
+        cloudy = ds["cloud"].values
+        assert (out["fill_source"].values[~cloudy] == 0).all() and (out["fill_source"].values[cloudy] > 0).all()
+    assert main(["predict", "--model", str(ckpt), "--data", str(scene), "-o", str(tmp_path / "p.tif")]) == 0
+    for var in ("ndvi_std", "fill_source"):
+        with rioxarray.open_rasterio(tmp_path / f"p_{var}.tif") as tif:
+            assert tif.shape == expected[var].shape
+            assert np.allclose(tif.values, expected[var].values, atol=1e-6)
+    ds.close()

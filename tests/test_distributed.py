@@ -15,6 +15,7 @@ from mcnnseq.io import open_cube, write_zarr
 from mcnnseq.distributed import (PortableModel, cluster_client, models_built_here, open_prediction,
                                  predict_scene)
 from mcnnseq.prediction import predict_cube
+from mcnnseq.uncertainty import ensure_uncertainty
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +40,7 @@ def scene(tmp_path_factory):
     torch.set_num_threads(1)
     X, Y = pixel_series(cube, split_pixels(cube, seed=0).train)
     trained = fit(X, Y, None, None, TrainConfig(model="cnn", epochs=1, batch_size=64, device="cpu", seed=0))
+    trained = ensure_uncertainty(trained, X, Y)      # no validation set in fit: a σ model for ndvi_std
     torch.set_num_threads(before)
     ckpt = save_checkpoint(trained, tmp / "cnn.pt")
     store = write_zarr(cube, tmp / "cube.zarr")
@@ -60,8 +62,9 @@ def test_two_workers_write_zarr_and_netcdf_equal_to_predict_cube(client, scene, 
         np.testing.assert_array_equal(out["time"].values, scene["cube"]["time"].values)
         np.testing.assert_array_equal(out["s1_time"].values, scene["cube"]["s1_time"].values)
         np.testing.assert_array_equal(out["x"].values, scene["cube"]["x"].values)
-        for var in ("ndvi_pred", "ndvi_filled"):
+        for var in ("ndvi_pred", "ndvi_filled", "ndvi_std", "fill_source"):
             np.testing.assert_allclose(out[var].values, expected[var].values, rtol=1e-5, atol=1e-6)
+        assert out["fill_source"].dtype == np.uint8 and "flag_meanings" in out["fill_source"].attrs
         assert np.isnan(out["ndvi_pred"].values[:, 3, 4]).all()
         assert out.attrs["model"] == "CNN" and out.attrs["pixels"] == 360
         assert out.attrs["pixels_incomplete_radar"] == 1 and out.attrs["pixels_predicted"] == 359

@@ -278,14 +278,16 @@ def test_a_prediction_goes_out_beside_the_observations(tmp_path):
     pred = predict_cube(Mean(), cube)
     frame = table_frame(pred, cube=cube)
     assert list(frame.columns) == ["id", "date", "s1_date", "lon", "lat", "crop", "vv", "vh", "ndvi", "ndvi_pred",
-                                   "ndvi_filled"]
+                                   "ndvi_filled", "fill_source"]
+    assert set(frame["fill_source"]) <= {0, 1, 2} and (frame.loc[frame["ndvi"].notna(), "fill_source"] == 0).all()
     assert len(frame) == cube.sizes["time"] * cube.sizes["x"]
     observed = frame["ndvi"].notna()
     np.testing.assert_array_equal(frame.loc[observed, "ndvi_filled"], frame.loc[observed, "ndvi"])
     assert (frame.loc[~observed, "ndvi_filled"] == 0.5).all() and (~observed).any()
     assert set(frame["crop"]) == {"maize", "sugar beet", "winter wheat"}
     text = table_bytes(pred, "csv", cube=cube).decode()
-    assert text.startswith("id,date,s1_date,lon,lat,crop,vv,vh,ndvi,ndvi_pred,ndvi_filled\np001,2021-03-03,")
+    assert text.startswith("id,date,s1_date,lon,lat,crop,vv,vh,ndvi,ndvi_pred,ndvi_filled,fill_source\n"
+                           "p001,2021-03-03,")
     write_table(pred, tmp_path / "filled.parquet", cube=cube)
     back = pd.read_parquet(tmp_path / "filled.parquet")
     np.testing.assert_allclose(back["ndvi_filled"], frame["ndvi_filled"])

@@ -11,15 +11,16 @@ from mcnnseq.errors import ModelConfigError
 from mcnnseq.models import MODELS, build_model, display_name, get_spec
 
 TINY = {"mcnn_seq": {"hidden_size": 8, "conv1_filters": 3, "conv2_filters": 4}, "cnn": {"filters": [4, 2]},
-        "rnn": {"hidden_size": 8}}
+        "rnn": {"hidden_size": 8}, "mcnn_seq_fusion": {"hidden_size": 8, "conv1_filters": 3, "conv2_filters": 4}}
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_registry_names():
-    assert list(MODELS) == ["mcnn_seq", "cnn", "rnn"]
-    assert [s.display_name for s in MODELS.values()] == ["MCNN-Seq", "CNN", "RNN"]
+    assert list(MODELS) == ["mcnn_seq", "cnn", "rnn", "mcnn_seq_fusion"]
+    assert [s.display_name for s in MODELS.values()] == ["MCNN-Seq", "CNN", "RNN", "MCNN-Seq fusion"]
+    assert MODELS["mcnn_seq_fusion"].uses_ndvi and not MODELS["mcnn_seq"].uses_ndvi
     assert display_name("mcnn_seq") == "MCNN-Seq"
     assert get_spec("MCNN-Seq").name == "mcnn_seq"
 
@@ -48,7 +49,7 @@ def test_default_hparams_are_the_paper_defaults_and_json_able(name):
 
 
 def test_errors_are_clear():
-    with pytest.raises(ModelConfigError, match=r"unknown model 'lstm'.*mcnn_seq, cnn, rnn"):
+    with pytest.raises(ModelConfigError, match=r"unknown model 'lstm'.*mcnn_seq, cnn, rnn, mcnn_seq_fusion"):
         build_model("lstm", t_in=12, t_out=12)
     with pytest.raises(ModelConfigError, match=r"MCNN-Seq: unknown hyper-parameter\(s\) \['units'\]"):
         build_model("mcnn_seq", t_in=12, t_out=12, units=3)
@@ -65,7 +66,7 @@ def test_gap_fillers_are_registered_by_name_but_not_trainable():
     assert [display_name(n) for n in GAP_FILLERS] == ["Linear", "Whittaker"]
     assert get_spec("Whittaker").name == "whittaker" and not get_spec("linear").trainable
     assert get_spec("linear").uses_ndvi and not get_spec("cnn").uses_ndvi
-    assert list(all_specs()) == ["mcnn_seq", "cnn", "rnn", "linear", "whittaker"]
+    assert list(all_specs()) == ["mcnn_seq", "cnn", "rnn", "mcnn_seq_fusion", "linear", "whittaker"]
     assert is_gap_filler("Linear") and not is_gap_filler("cnn") and not is_gap_filler("lstm")
     assert isinstance(build_gap_filler("linear"), LinearGapFill)
     w = build_gap_filler("whittaker", dates=["2021-01-01", "2021-02-01", "2021-03-01"])

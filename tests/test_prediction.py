@@ -49,7 +49,7 @@ def cube() -> xr.Dataset:
 
 def test_output_keeps_grid_coords_crs_and_attrs(cube):
     out = predict_cube(LinearPredictor(name="MCNN-Seq"), cube)
-    assert set(out.data_vars) == {"ndvi_pred", "ndvi_filled"}
+    assert set(out.data_vars) == {"ndvi_pred", "ndvi_filled", "fill_source"}   # no σ model: no ndvi_std
     for name in ("ndvi_pred", "ndvi_filled"):
         assert out[name].dims == ("time", "y", "x") and out[name].dtype == np.float32
     for coord in ("time", "s1_time", "x", "y"):
@@ -215,3 +215,35 @@ def test_models_that_use_ndvi_get_the_observed_ndvi_and_only_it(cube, lazy):
     np.testing.assert_array_equal(pred[clear], observed[clear])
     assert (pred[~np.isfinite(observed) & complete] == -1).all()  # a cloudy value never reaches the model
     assert np.isnan(pred[:, ~complete]).all()
+
+
+def test_std_and_fill_source_in_memory_lazily_and_by_block(cube):
+    """A network with a σ model gets ndvi_std (eager = lazy = any block size); fill_source follows the flags."""
+    import dask
+
+    from mcnnseq.flags import CLOUD_FILLED, NO_VALUE, OBSERVED
+    from mcnnseq.sampling import pixel_series, split_pixels
+    from mcnnseq.training import TrainConfig, fit
+    from mcnnseq.uncertainty import ensure_uncertainty
+
+    X, Y = pixel_series(cube, split_pixels(cube, seed=0).train)
+    trained = fit(X, Y, None, None, TrainConfig(model="cnn", epochs=1, batch_size=64, device="cpu", seed=0))
+    assert trained.uncertainty is None                              # no validation set: no σ model
+    assert "ndvi_std" not in predict_cube(trained, cube)
+    trained = ensure_uncertainty(trained, X, Y)
+    out = predict_cube(trained, cube, chunk_pixels=8)
+    whole = predict_cube(trained, cube, chunk_pixels=10**6)
+    with dask.config.set(scheduler="synchronous"):
+        lazy = predict_cube_lazy(trained, cube.chunk({"y": 3}), chunk_pixels=21).compute()
+    for other in (whole, lazy):
+        for var in ("ndvi_std", "fill_source"):
+            np.testing.assert_allclose(out[var].values, other[var].values, rtol=1e-5, atol=1e-7)
+    std = out["ndvi_std"].values
+    assert np.isnan(std[:, 1, 3]).all() and (std[:, [0, 2], :] > 0).all()
+    _, expected = trained.predict_with_std(np.stack([cube["vv"].values[:, 4, 2], cube["vh"].values[:, 4, 2]],
+                                                    axis=-1)[None].astype(np.float32))
+    np.testing.assert_allclose(std[:, 4, 2], expected[0], rtol=1e-5)
+    source = out["fill_source"].values
+    cloudy = cube["cloud"].values
+    assert (source[:, 1, 3] == np.where(cloudy[:, 1, 3], NO_VALUE, OBSERVED)).all()
+    assert (source[~cloudy] == OBSERVED).all() and (source[:, 0, 0][cloudy[:, 0, 0]] == CLOUD_FILLED).all()

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import ndimage
 
 from mcnnseq.datacube import DIMS, validate_cube
 from mcnnseq.errors import DatacubeError
@@ -135,12 +136,44 @@ def test_irrigation_brightens_irrigated_fields_only():
     wet = simulate_scene(size=120, seed=2, scenario="none")
     dry = simulate_scene(size=120, seed=2, scenario="none", params=SimParams(soil_moisture_wet=0.0))
     crop = wet["crop"].values
-    alfalfa, desert = crop == 5, crop == 7
+    alfalfa = crop == 5
+    # desert and roads are never irrigated; only their pixels within reach of the radar's point-spread
+    # function (and geolocation error) see a neighbouring field's wet soil
+    desert = ndimage.binary_erosion(crop == 7, iterations=6)
     assert alfalfa.sum() > 100 and desert.sum() > 100
     gain = wet["vv"].values - dry["vv"].values
     assert gain[:, alfalfa].mean() > 0.5  # dB, alfalfa is irrigated all year
-    assert np.abs(gain[:, desert]).max() == 0  # desert and roads are never irrigated
+    assert np.abs(gain[:, desert]).max() == 0
     np.testing.assert_array_equal(wet["ndvi_true"].values, dry["ndvi_true"].values)
+
+
+#: Knobs that make every pixel of a field alike (no within-field heterogeneity, no speckle).
+UNIFORM_FIELDS = dict(roughness_pixel_db=0.0, soil_moisture_noise=0.0, soil_texture_std=0.0, pixel_vigor_std=0.0,
+                      smooth_vigor_std=0.0, pixel_biomass_std=0.0, pixel_greenness_std=0.0, pixel_shift_days=0.0,
+                      harvest_sweep=False, irrigation_set_days=(0.0, 0.0), irrigation_advance_days=0.0,
+                      rain_spatial_cv=0.0, speckle_looks=1e6, nesz_db=None, s1_geolocation_std_m=0.0)
+
+
+def test_field_edges_are_mixed_pixels_in_the_radar():
+    a = simulate_scene(size=80, seed=4, scenario="none", params=SimParams(**UNIFORM_FIELDS, s1_psf_fwhm_m=0.0))
+    b = simulate_scene(size=80, seed=4, scenario="none", params=SimParams(**UNIFORM_FIELDS))
+    field = a["field"].values
+    near_edge = np.zeros(field.shape, dtype=bool)
+    for fid in np.unique(field):
+        near_edge |= ndimage.binary_dilation(field != fid, iterations=3) & (field == fid)
+    assert 0.1 < near_edge.mean() < 0.5
+    diff = np.abs(a["vh"].values - b["vh"].values)
+    assert diff[:, ~near_edge].mean() < 0.15  # dB: inside a field the point-spread function changes little
+    assert diff[:, near_edge].mean() > max(0.3, 3 * diff[:, ~near_edge].mean())  # edges mix both sides
+    np.testing.assert_array_equal(a["ndvi_true"].values, b["ndvi_true"].values)
+
+
+def test_sensor_parameters_move_the_figures_they_should():
+    base = simulate_scene(size=48, seed=8, scenario="none")
+    quiet = simulate_scene(size=48, seed=8, scenario="none", params=SimParams(nesz_db=None))
+    vh_base, vh_quiet = base["vh"].values, quiet["vh"].values
+    assert vh_base.std() > vh_quiet.std()  # thermal noise spreads the dark VH values
+    np.testing.assert_array_equal(base["ndvi_true"].values, quiet["ndvi_true"].values)
 
 
 def test_bad_arguments_raise_domain_errors():
@@ -152,3 +185,28 @@ def test_bad_arguments_raise_domain_errors():
         simulate_scene(size=8, scenario="80%")
     with pytest.raises(DatacubeError, match="seed"):
         simulate_scene(size=8, seed=-1)
+
+
+def test_greenness_patches_reach_the_optics_and_biomass_patches_the_radar():
+    base = simulate_scene(size=40, seed=9, scenario="none")
+    no_green = simulate_scene(size=40, seed=9, scenario="none", params=SimParams(pixel_greenness_std=0.0))
+    no_biomass = simulate_scene(size=40, seed=9, scenario="none", params=SimParams(pixel_biomass_std=0.0))
+    np.testing.assert_array_equal(base["vv"].values, no_green["vv"].values)
+    assert not np.array_equal(base["ndvi_true"].values, no_green["ndvi_true"].values)
+    np.testing.assert_array_equal(base["ndvi_true"].values, no_biomass["ndvi_true"].values)
+    assert not np.array_equal(base["vv"].values, no_biomass["vv"].values)
+
+
+def test_non_crop_land_has_buildings_water_and_trees():
+    ds = simulate_scene(size=200, seed=1, scenario="none", params=SimParams(farmstead_fraction=1.0))
+    crop, field = ds["crop"].values, ds["field"].values
+    ndvi, vv = ds["ndvi_true"].values, ds["vv"].values
+    non_crop = crop == 7
+    summer = pd.DatetimeIndex(ds["time"].values).month.isin([6, 7, 8])
+    mean_ndvi = ndvi[summer].mean(axis=0)
+    water = non_crop & (field == 0) & (mean_ndvi < 0.02)
+    trees = non_crop & (mean_ndvi > 0.4)
+    bright = non_crop & (np.median(vv, axis=0) > -7)
+    assert water.sum() > 20 and trees.sum() > 20 and bright.sum() > 10
+    assert np.median(vv[:, water]) < -17 and np.median(vv[:, bright]) > -8  # dB: specular water, double bounce
+    assert np.median(ndvi[:, bright]) < 0.25  # roofs and yards: bright radar, little green

@@ -1,6 +1,7 @@
 """Every model by name: the three networks and the classic gap-fillers (the one place for model names).
 
-Networks (:data:`MODELS`: ``mcnn_seq``, ``cnn``, ``rnn``) are trained. Contract: ``model(x)`` with ``x``
+Networks (:data:`MODELS`: ``mcnn_seq``, ``cnn``, ``rnn``, ``mcnn_seq_fusion``) are trained. Contract:
+``model(x)`` (fusion: ``model(x, ndvi)``, the observed NDVI (B, t_out), NaN = missing) with ``x``
 (B, t_in, 2) float32 — VV, VH in dB *standardised* by
 :class:`mcnnseq.normalization.Normalizer` — returns (B, t_out) NDVI. Every model takes keyword-only
 hyper-parameters, exposes ``model_name`` (the registry key) and ``config()`` (JSON-able, includes
@@ -22,6 +23,7 @@ from mcnnseq.baselines import LinearGapFill, WhittakerGapFill
 from mcnnseq.errors import ModelConfigError
 from mcnnseq.models.cnn import CNNBaseline
 from mcnnseq.models.mcnn_seq import MCNNSeq
+from mcnnseq.models.mcnn_seq_fusion import MCNNSeqFusion
 from mcnnseq.models.rnn import RNNBaseline
 
 
@@ -58,7 +60,15 @@ MODELS: dict[str, ModelSpec] = {
                           "VV/VH CNN branches + attention LSTM encoder-decoder (the paper's model)"),
     "cnn": ModelSpec("cnn", "CNN", CNNBaseline, "Conv1D baseline over the whole two-channel series"),
     "rnn": ModelSpec("rnn", "RNN", RNNBaseline, "one-to-one 2-layer LSTM baseline (needs t_out == t_in)"),
+    "mcnn_seq_fusion": ModelSpec("mcnn_seq_fusion", "MCNN-Seq fusion", MCNNSeqFusion,
+                                 "MCNN-Seq fed the clear NDVI and its mask beside VV/VH, trained by hiding "
+                                 "observed dates (the default gap-filler where optical observations exist)",
+                                 uses_ndvi=True),
 }
+#: The network that fills gaps by default wherever a cube has optical observations (SPEC §2).
+DEFAULT_GAP_FILLER: str = "mcnn_seq_fusion"
+#: The radar-only network of the paper comparison.
+PAPER_MODEL: str = "mcnn_seq"
 
 
 #: The classic gap-fillers (no weights, no training), in the order tables show them after the networks.

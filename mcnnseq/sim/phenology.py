@@ -134,10 +134,12 @@ def _cut_factor(t: np.ndarray, p: Phenology, cut: np.ndarray) -> np.ndarray:
     return out
 
 
-def ndvi_curves(t: np.ndarray, p: Phenology, *, with_cuts: bool = True) -> np.ndarray:
+def ndvi_curves(t: np.ndarray, p: Phenology, *, with_cuts: bool = True, scale: np.ndarray | None = None
+                ) -> np.ndarray:
     """Clean NDVI ``(T, N)`` float32 at days ``t`` (days since 2018-01-01) for the ``N`` parameter
     sets of ``p``. ``t`` is ``(T,)`` (same days for all) or ``(T, N)`` (days per column).
-    ``with_cuts=False`` gives the seasonal envelope (no cutting cycles)."""
+    ``with_cuts=False`` gives the seasonal envelope (no cutting cycles); ``scale`` ``(N,)``
+    multiplies the seasonal part (everything above ``base``)."""
     tt = np.asarray(t, dtype=np.float32)
     if tt.ndim == 1:
         tt = tt[:, None]
@@ -150,6 +152,8 @@ def ndvi_curves(t: np.ndarray, p: Phenology, *, with_cuts: bool = True) -> np.nd
             two *= _cut_factor(tt, p, p.cut2)
     out = one
     out += two
+    if scale is not None:
+        out *= scale
     out += p.base
     return out.astype(np.float32, copy=False)
 
@@ -232,6 +236,10 @@ def sample_field_phenology(field_crop: np.ndarray, rng: np.random.Generator, par
     crop_fields[0] = False
     for name in ("s1", "e1", "s2", "e2"):
         getattr(p, name)[crop_fields] += shift[crop_fields]
+    # early and late varieties, harvest scheduling: the season ends earlier or later than planting says
+    length = rng.normal(0.0, params.season_length_std_days, n).astype(np.float32)
+    for name in ("e1", "e2"):
+        getattr(p, name)[crop_fields] += length[crop_fields]
     p.amp1[crop_fields] *= vigor[crop_fields]
     p.amp2[crop_fields] *= vigor[crop_fields]
     return p, subtype, always

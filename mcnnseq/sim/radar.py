@@ -9,12 +9,15 @@ Beer-law relation of Baret & Guyot (1991); ``sigma_soil`` is linear in dB with t
 ``mv`` (vol %), ``sigma_soil_dB = C_p + D_p mv + roughness + slope (theta - theta_ref)`` (the
 empirical linear-in-dB form of Ulaby, Batlivala & Dobson 1978). Soil moisture follows
 irrigation events per field and rare rain, drying down exponentially in the desert heat; dry
-desert soil otherwise. Speckle is multiplicative, gamma distributed with ``L`` looks. Output in dB.
+desert soil otherwise; a large field is irrigated set by set, so the water reaches its pixels
+hours to days apart. The backscatter is blurred by the radar's point-spread function and
+resampled off the optical grid by the co-registration error before speckle. Speckle is multiplicative, gamma distributed with ``L`` looks. Output in dB.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 #: Water-cloud vegetation parameters per polarisation: (A, linear; B, m²/kg). Set by us (published
 #: calibrations, e.g. Prévot et al. 1993, Bindlish & Barros 2001, Baghdadi et al. 2017, depend on crop,
@@ -78,35 +81,45 @@ def drydown_days(t: np.ndarray, *, mean: float, amplitude: float) -> np.ndarray:
     return mean + amplitude * np.cos(2 * np.pi * (np.asarray(t) - 15.0) / 365.0)
 
 
-def irrigation_wetness(t: np.ndarray, *, phase: np.ndarray, interval: np.ndarray, active,
-                       tau: np.ndarray, n_back: int = 3) -> np.ndarray:
-    """Wetness ``(T, F)`` in 0..1 of ``F`` fields at days ``t`` (``(T,)``) from irrigation events.
+def irrigation_ages(t: np.ndarray, *, phase: np.ndarray, interval: np.ndarray, active, n_back: int = 3
+                    ) -> np.ndarray:
+    """Ages (days) ``(n_back, T, F)`` float32 of the ``n_back`` latest irrigations of ``F`` fields at
+    days ``t`` (``(T,)``), newest first; ``inf`` where that irrigation did not happen.
 
-    Field ``f`` is irrigated every ``interval[f]`` days from ``phase[f]``, but only when
+    Field ``f`` is scheduled every ``interval[f]`` days from ``phase[f]``, and irrigated only when
     ``active(te)`` (a callable, ``(T, F)`` days -> ``(T, F)`` bool) says so at the event day ``te``.
-    Wetness of an event ``d`` days old is ``exp(-d / tau)``; the newest active event of the last
-    ``n_back`` counts. ``tau`` ``(T,)`` is the dry-down time.
     """
     t = np.asarray(t, dtype=np.float64)[:, None]
     since = np.mod(t - phase[None, :], interval[None, :])
-    wet = np.zeros((t.shape[0], phase.size), dtype=np.float64)
-    found = np.zeros_like(wet, dtype=bool)
+    out = np.empty((n_back, t.shape[0], phase.size), dtype=np.float32)
     for k in range(n_back):
         age = since + k * interval[None, :]
-        ok = active(t - age) & ~found
-        wet[ok] = np.exp(-age / tau[:, None])[ok]
-        found |= ok
-    return wet.astype(np.float32)
+        out[k] = np.where(active(t - age), age, np.inf)
+    return out
+
+
+def irrigation_wetness(ages: np.ndarray, tau: np.ndarray, delay=0.0) -> np.ndarray:
+    """Wetness ``(T, N)`` in 0..1 from irrigation ``ages`` ``(n_back, T, N)`` (see
+    :func:`irrigation_ages`, gathered per pixel): ``exp(-(age - delay) / tau)`` of the newest
+    irrigation that has reached the pixel, i.e. is at least ``delay`` days old. ``delay`` ``(N,)``
+    (days) is when the water reaches the pixel after the field's irrigation starts (irrigation sets);
+    ``tau`` ``(T,)`` the dry-down time."""
+    delay = np.asarray(delay, dtype=np.float32)
+    newest = np.full(ages.shape[1:], np.inf, dtype=np.float32)
+    for k in range(ages.shape[0]):
+        age = ages[k] - delay
+        np.minimum(newest, np.where(age >= 0, age, np.float32(np.inf)), out=newest)
+    newest *= (-1.0 / np.asarray(tau, dtype=np.float32))[:, None]
+    return np.exp(newest, out=newest)
 
 
 def rain_wetness(t: np.ndarray, *, rain_days, tau: np.ndarray) -> np.ndarray:
-    """Scene-wide wetness ``(T,)`` in 0..1 from the rain events before each day of ``t``."""
-    t = np.asarray(t, dtype=np.float64)
-    wet = np.zeros(t.shape, dtype=np.float64)
-    for day in rain_days:
-        age = t - day
-        wet = np.maximum(wet, np.where(age >= 0, np.exp(-np.clip(age, 0, None) / tau), 0.0))
-    return wet.astype(np.float32)
+    """Wetness ``(T, E)`` in 0..1 of each of the ``E`` rain events at days ``t`` (0 before the event,
+    ``exp(-age / tau)`` after; ``tau`` ``(T,)``)."""
+    t = np.asarray(t, dtype=np.float64)[:, None]
+    age = t - np.asarray(rain_days, dtype=np.float64)[None, :]
+    tau = np.asarray(tau, dtype=np.float64)[:, None]
+    return np.where(age >= 0, np.exp(-np.clip(age, 0, None) / tau), 0.0).astype(np.float32)
 
 
 def water_cloud(vwc: np.ndarray, soil_db: np.ndarray, cos_theta: np.ndarray, *, a: np.ndarray,
@@ -119,9 +132,41 @@ def water_cloud(vwc: np.ndarray, soil_db: np.ndarray, cos_theta: np.ndarray, *, 
     return (veg + tau2 * soil).astype(np.float32, copy=False)
 
 
-def speckle_db(sigma0: np.ndarray, *, looks: float, rng: np.random.Generator) -> np.ndarray:
-    """``sigma0`` (linear) times unit-mean gamma speckle of ``looks`` looks, in dB, clipped to
-    :data:`DB_CLIP`. Shape and float32 kept."""
-    noisy = sigma0 * (rng.standard_gamma(looks, size=sigma0.shape, dtype=np.float32) / np.float32(looks))
+def speckle_db(sigma0: np.ndarray, *, looks: float, rng: np.random.Generator, nesz: float | None = None
+               ) -> np.ndarray:
+    """``sigma0`` (linear) times unit-mean gamma speckle of ``looks`` looks, plus the residual of the
+    thermal noise after its removal (the fluctuation of a noise of power ``nesz``, linear, averaged
+    over ``looks`` looks; Gaussian approximation), in dB, clipped to :data:`DB_CLIP`. ``nesz=None``: no
+    thermal noise and no draw for it (``nesz=0.0`` draws it at zero power). Shape and float32 kept."""
+    scale = np.float32(1.0 / looks)
+    noisy = sigma0 * (rng.standard_gamma(looks, size=sigma0.shape, dtype=np.float32) * scale)
+    if nesz is not None:  # zero-mean fluctuation of std nesz / sqrt(looks) (Gaussian approximation)
+        residual = rng.standard_normal(size=sigma0.shape, dtype=np.float32)
+        residual *= np.float32(nesz / np.sqrt(looks))
+        noisy += residual
     out = np.float32(10.0) * np.log10(np.maximum(noisy, np.float32(1e-6)))
     return np.clip(out, *DB_CLIP).astype(np.float32, copy=False)
+
+
+def _shifted_kernel(sigma_px: float, shift_px: float) -> np.ndarray:
+    """1-D weights (odd length, sum 1) of a Gaussian of ``sigma_px`` centred ``shift_px`` off the
+    middle; linear-interpolation weights when ``sigma_px`` is tiny."""
+    radius = int(np.ceil(abs(shift_px) + 2.5 * max(sigma_px, 0.4)))
+    k = np.arange(-radius, radius + 1, dtype=np.float64)
+    if sigma_px < 0.1:
+        w = np.clip(1.0 - np.abs(k - shift_px), 0.0, None)
+    else:
+        w = np.exp(-0.5 * ((k - shift_px) / sigma_px) ** 2)
+    return w / w.sum()
+
+
+def psf_resample(image: np.ndarray, *, sigma_px: float, shifts_px: np.ndarray) -> None:
+    """Blur each date of ``image`` ``(T, ny, nx)`` (linear sigma0, float32, in place) with a Gaussian
+    point-spread function of ``sigma_px`` pixels, resampled ``shifts_px[t]`` = (rows, cols) off the
+    pixel grid (co-registration error). Edges repeat the border pixels."""
+    if sigma_px < 0.1 and not np.any(shifts_px):
+        return
+    for t in range(image.shape[0]):
+        for axis, shift in ((0, shifts_px[t, 0]), (1, shifts_px[t, 1])):
+            ndimage.correlate1d(image[t], _shifted_kernel(sigma_px, float(shift)), axis=axis, mode="nearest",
+                                output=image[t])
