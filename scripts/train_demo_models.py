@@ -1,7 +1,8 @@
-"""Train the pretrained demo models shipped in ``assets/models/`` (RNN, CNN, MCNN-Seq × 50 % / 70 % cloud).
+"""Train the pretrained demo models shipped in ``assets/models/`` (RNN, CNN, MCNN-Seq, MCNN-Seq fusion × 50 % / 70 % cloud).
 
     .venv/bin/python scripts/train_demo_models.py              # all six, the default training recipe
     .venv/bin/python scripts/train_demo_models.py --preset paper --epochs 50   # the paper's settings
+    .venv/bin/python scripts/train_demo_models.py --models mcnn_seq_fusion --steps 3000   # the shipped fusion models
     .venv/bin/python scripts/train_demo_models.py --out /tmp/x  # elsewhere, e.g. to check reproducibility
 
 The scene is the app's default demo scene (``mcnnseq.pretrained.DEMO_SETTINGS``), split as the paper
@@ -29,6 +30,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ASSETS_DIR, help=f"output folder (default {ASSETS_DIR})")
     parser.add_argument("--preset", choices=("default", "quick", "paper"), default="default")
     parser.add_argument("--epochs", type=int, default=None, help="budget in epochs instead of the preset's")
+    parser.add_argument("--steps", type=int, default=None, help="budget in optimiser steps instead of the preset's")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scenarios", nargs="*", default=list(SCENARIOS))
     parser.add_argument("--models", nargs="*", default=list(MODEL_ORDER))
@@ -40,7 +42,9 @@ def main() -> int:
         trained = {}
         for name in args.models:
             t0 = time.perf_counter()
-            budget = {} if args.epochs is None else {"epochs": args.epochs, "max_steps": None}
+            budget = {}
+            if args.epochs is not None or args.steps is not None:
+                budget = {"epochs": args.epochs, "max_steps": args.steps}
             config = TrainConfig.from_preset(args.preset, name, seed=args.seed, **budget)
             model = train(exp, config)
             path = demo_model_path(scenario, name, directory=args.out)
