@@ -256,7 +256,10 @@ class Evaluation:
             entry["days_n"] = {str(b): int(v) for b, v in zip(d["bucket"], d["n"])}
             cov = self.coverage.get(key)
             if cov is not None:
-                entry["coverage_2sigma"] = {"test": cov["test"], "gaps": cov["gaps"]}
+                n = cov["n_test"] + cov["n_gaps"]
+                pooled = (cov["test"] * cov["n_test"] + cov["gaps"] * cov["n_gaps"]) / n if n else math.nan
+                entry["coverage_2sigma"] = float(pooled)
+                entry["coverage_2sigma_parts"] = {"test": cov["test"], "gaps": cov["gaps"]}
                 entry["gap_coverage_2sigma"] = dict(cov["gap"])
             models[self.ids.get(key, key)] = entry
         out = {"split": {k: int(self.split.get(k, 0)) for k in ("train", "val", "test")},
@@ -269,7 +272,8 @@ class Evaluation:
     def to_json(self, **kwargs) -> str:
         """``{"split": {"train", "val", "test"}, "protocol", "models": {registry name: {"mean_r2", "mean_rmse",
         "gap_r2": {"1" … "4"}, "gap_rmse", "gap_n", "days_r2", "days_rmse", "days_n", "display_name",
-        "coverage_2sigma": {"test", "gaps"}, "gap_coverage_2sigma": {"1" … "4"}}}, …}`` (the coverage keys
+        "coverage_2sigma": share over every held-out truth (test pixels and artificial gaps pooled),
+        "coverage_2sigma_parts": {"test", "gaps"}, "gap_coverage_2sigma": {"1" … "4"}}}, …}`` (the coverage keys
         for models with a σ: the networks).
 
         NaN (not scored) is written as null.

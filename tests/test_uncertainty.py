@@ -91,7 +91,9 @@ def test_a_model_without_sigma_gets_one_from_validation_pixels(scene, cnn):
 def test_evaluate_reports_coverage_for_networks_only(scene, cnn):
     ev = evaluate({"CNN": replace(cnn, uncertainty=None), **gap_fillers(scene)}, scene)
     out = ev.to_dict()["models"]
-    assert set(out["cnn"]["coverage_2sigma"]) == {"test", "gaps"}
-    assert 0.85 <= out["cnn"]["coverage_2sigma"]["gaps"] <= 0.995
+    assert set(out["cnn"]["coverage_2sigma_parts"]) == {"test", "gaps"}
+    assert 0.85 <= out["cnn"]["coverage_2sigma_parts"]["gaps"] <= 0.995
+    parts = out["cnn"]["coverage_2sigma_parts"]
+    assert min(parts.values()) <= out["cnn"]["coverage_2sigma"] <= max(parts.values())  # pooled
     assert set(out["cnn"]["gap_coverage_2sigma"]) == {"1", "2", "3", "4"}
     assert "coverage_2sigma" not in out["linear"] and "coverage_2sigma" not in out["whittaker"]
