@@ -300,6 +300,18 @@ class PixelSeries:
     ndvi_true: np.ndarray | None  #: (T,) NDVI under the clouds (simulated cubes)
     predictions: dict[str, np.ndarray]  #: run name -> (T,) NDVI
     crop: str | None  #: the pixel's crop class name, if the cube has a crop map
+    stds: dict[str, np.ndarray] = field(default_factory=dict)  #: run name -> (T,) σ (NDVI), runs with a σ only
+    optical: np.ndarray | None = None  #: (T,) bool, dates with a clear value anywhere (:func:`mcnnseq.flags.optical_dates`)
+
+    def flags(self, name: str | None = None) -> list[str]:
+        """Per date, where the gap-filled value of run ``name`` comes from (:func:`mcnnseq.flags.point_flags`:
+        "observed", "cloud_filled", "no_optical_date", "no_value"); without a run, what a prediction would be
+        (a missing date is "cloud_filled" or "no_optical_date")."""
+        from mcnnseq.flags import point_flags
+
+        pred = self.predictions[name] if name is not None else np.zeros(len(self.dates), dtype=np.float32)
+        optical = self.optical if self.optical is not None else np.ones(len(self.dates), dtype=bool)
+        return point_flags(self.ndvi, pred, optical)
 
 
 @dataclass(frozen=True)
@@ -523,9 +535,26 @@ def _default_simulate(spec: DemoSpec) -> xr.Dataset:
 
 
 def _default_shipped(scenario: str) -> dict:
-    from mcnnseq.pretrained import load_demo_models
+    return load_shipped_models(scenario)
 
-    return load_demo_models(scenario)
+
+def load_shipped_models(scenario: str, *, directory=None) -> dict:
+    """``{display name: model}`` shipped for the demo scene of ``scenario``: RNN, CNN, MCNN-Seq
+    (:func:`mcnnseq.pretrained.load_demo_models`) and, when its file is there and was made on this simulator,
+    the default gap-filler MCNN-Seq fusion (:func:`mcnnseq.pretrained.load_demo_gap_filler`)."""
+    from mcnnseq.errors import CheckpointError
+    from mcnnseq.models.registry import DEFAULT_GAP_FILLER
+    from mcnnseq.pretrained import demo_model_path, load_demo_gap_filler, load_demo_models
+
+    models = dict(load_demo_models(scenario, directory=directory))
+    if demo_model_path(scenario, DEFAULT_GAP_FILLER, directory=directory).exists():
+        try:
+            fusion = load_demo_gap_filler(scenario, has_optical=True, directory=directory)
+        except CheckpointError:  # stale (another simulator version): the radar-only models are still offered
+            fusion = None
+        if fusion is not None:
+            models[fusion.name] = fusion
+    return models
 
 
 # ---------------------------------------------------------------------------------------------- workspace
@@ -983,17 +1012,23 @@ class Workspace:
         vv = np.asarray(px["vv"].values, dtype=np.float32)
         vh = np.asarray(px["vh"].values, dtype=np.float32)
         ndvi = np.asarray(px["ndvi"].values, dtype=np.float32)
-        preds = {}
+        preds, stds = {}, {}
         for run in runs:
             store, key = self._run_slot(cube, run, "scene")
             scene = store.get(key)
             if scene is not None:
                 preds[run.name] = np.asarray(scene["ndvi_pred"].values[:, row, col])
+                if "ndvi_std" in scene:
+                    stds[run.name] = np.asarray(scene["ndvi_std"].values[:, row, col])
             else:
-                from mcnnseq.prediction import call_predict
+                from mcnnseq.prediction import call_predict_std, has_std
 
                 X = np.stack([vv, vh], axis=-1)[None]
-                preds[run.name] = np.asarray(call_predict(run.model, X, ndvi[None]), dtype=np.float32)[0]
+                pred, std = call_predict_std(run.model, X, ndvi[None]) if has_std(run.model) else \
+                    (self._predict_one(run.model, X, ndvi), None)
+                preds[run.name] = np.asarray(pred, dtype=np.float32)[0]
+                if std is not None:
+                    stds[run.name] = np.asarray(std, dtype=np.float32)[0]
         crop = None
         if "crop" in ds.variables:
             code = int(px["crop"])
@@ -1001,7 +1036,63 @@ class Workspace:
         s1 = ([str(pd.Timestamp(t).date()) for t in ds["s1_time"].values] if "s1_time" in ds.coords else None)
         return PixelSeries(row=int(row), col=int(col), dates=cube.dates, s1_dates=s1, vv=vv, vh=vh, ndvi=ndvi,
                            ndvi_true=np.asarray(px["ndvi_true"].values) if cube.has_truth else None,
-                           predictions=preds, crop=crop)
+                           predictions=preds, crop=crop, stds=stds, optical=self.optical_dates(cube))
+
+    @staticmethod
+    def _predict_one(model: Any, X: np.ndarray, ndvi: np.ndarray) -> np.ndarray:
+        from mcnnseq.prediction import call_predict
+
+        return call_predict(model, X, ndvi[None])
+
+    def optical_dates(self, cube: Cube | None = None) -> np.ndarray:
+        """(T,) bool: the dates of ``cube`` with a clear optical value anywhere (:func:`mcnnseq.flags.optical_dates`)."""
+        cube = cube or self.cube
+
+        def make(_: Progress) -> np.ndarray:
+            from mcnnseq.flags import optical_dates
+
+            return optical_dates(cube.ds)
+
+        return self.results.compute((cube.key, "optical_dates"), make)
+
+    def attention(self, run: Run, row: int, col: int) -> np.ndarray | None:
+        """(predicted date x radar date) attention weights of ``run`` at pixel (``row``, ``col``)
+        (:func:`mcnnseq.attention.attention_weights`; rows sum to 1); None for a model without attention or a
+        pixel whose radar series is incomplete."""
+        from mcnnseq.attention import attention_weights, has_attention
+
+        if not has_attention(run.model):
+            return None
+        px = self.cube.ds.isel(y=int(row), x=int(col))
+        radar = np.stack([np.asarray(px["vv"].values, np.float32), np.asarray(px["vh"].values, np.float32)], -1)
+        if not np.isfinite(radar).all():
+            return None
+        return attention_weights(run.model, radar, np.asarray(px["ndvi"].values, np.float32))
+
+    def profile_sigma(self, runs: Sequence[Run] | None = None, *, by: str = "crop",
+                      progress: Progress | None = None) -> dict[str, pd.DataFrame]:
+        """Per run with a σ: rows (``by``, ``time``, ``sigma``), the root-mean-square σ (NDVI) of the whole-scene
+        ``ndvi_std`` over the test pixels of each class and date — the ±2σ band of a crop profile (read from the
+        memoised scene predictions, nothing predicted again)."""
+        cube, runs = self.cube, self._resolve(runs)
+        scene = self._scene(cube, runs, progress)
+        mask = self.experiment(cube).split.masks()["test"]
+        out = {}
+        for run in runs:
+            if "ndvi_std" not in scene[run.name]:
+                continue
+            var = np.asarray(scene[run.name]["ndvi_std"].values, dtype=np.float64) ** 2
+
+            def make(_: Progress, var=var) -> pd.DataFrame:
+                from mcnnseq.metrics import class_profiles
+
+                prof = class_profiles(var, var, cube.ds[by].values, dates=cube.ds["time"].values, mask=mask,
+                                      class_column=by)
+                return pd.DataFrame({by: prof[by], "time": prof["time"], "sigma": np.sqrt(prof["pred_mean"])})
+
+            store, key = self._run_slot(cube, run, "profile_sigma", by, self.protocol(cube))
+            out[run.name] = store.compute(key, make)
+        return out
 
     def crop_view(self, runs: Sequence[Run] | None = None, *, by: str = "crop",
                   progress: Progress | None = None) -> CropView:

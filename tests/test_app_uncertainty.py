@@ -1,0 +1,233 @@
+"""AppTest of issue 8's app side: point flags, ±2σ bands, the σ map, the attention heatmap, fusion as a run.
+
+Tiny networks (radar-only MCNN-Seq, MCNN-Seq fusion, a CNN) are trained once per module in plain Python on a
+24 x 24 demo scene; each test opens a fresh app session and checks what the pages draw against the core
+(``mcnnseq.flags``, ``predict_cube``'s ``ndvi_std``, ``mcnnseq.attention``) computed independently. The tests
+never need the shipped fusion checkpoint. They do not depend on their order.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+from unittest.mock import patch
+
+import numpy as np
+import pytest
+import xarray as xr
+from folium.raster_layers import ImageOverlay
+
+from mcnnseq.attention import attention_weights
+from mcnnseq.experiment import make_experiment
+from mcnnseq.flags import optical_dates, point_flags
+from mcnnseq.prediction import predict_cube
+from mcnnseq.ui.plots import FLAG_SYMBOLS
+
+from test_app_pages import SIZE, chart, fake_map, new_app, no_exception, open_page, values, workspace
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """Radar-only MCNN-Seq, MCNN-Seq fusion and a CNN, a few dozen steps on the 24 x 24 demo scene."""
+    import torch
+
+    from mcnnseq.experiment import train
+    from mcnnseq.sim import simulate_scene
+    from mcnnseq.training import TrainConfig
+
+    torch.set_num_threads(1)
+    exp = make_experiment(simulate_scene(size=(SIZE, SIZE), seed=0, scenario="50%"), seed=0)
+    small = {"hidden_size": 8, "conv1_filters": 4, "conv2_filters": 8}
+    return {"mcnn": train(exp, TrainConfig.quick("mcnn_seq", max_steps=20, seed=0, hparams=small)),
+            "fusion": train(exp, TrainConfig.quick("mcnn_seq_fusion", max_steps=20, seed=0, hparams=small)),
+            "cnn": train(exp, TrainConfig.quick("cnn", max_steps=20, seed=0))}
+
+
+def matrix(v) -> np.ndarray:
+    """A 2-D plotly array (base64 with a "r, c" shape, or nested lists) as floats."""
+    if isinstance(v, dict):
+        arr = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        return arr.reshape([int(n) for n in str(v["shape"]).split(",")]).astype(float)
+    return np.array(v, dtype=float)
+
+
+def trace(fig: dict, name: str) -> dict:
+    found = [t for t in fig["data"] if t.get("name") == name]
+    assert found, (name, [t.get("name") for t in fig["data"]])
+    return found[0]
+
+
+def test_models_have_sigma_and_attention(trained):
+    from mcnnseq.attention import has_attention
+    from mcnnseq.prediction import has_std
+
+    assert all(has_std(m) for m in trained.values())
+    assert has_attention(trained["mcnn"]) and has_attention(trained["fusion"]) and not has_attention(trained["cnn"])
+    assert trained["fusion"].name == "MCNN-Seq fusion"
+
+
+def test_map_pixel_series_flags_and_sigma_bands(trained):
+    at = new_app({"fusion": "quick", "cnn": "quick"}, trained=trained)
+    open_page(at, "map")
+    at.radio(key="_w_map_view").set_value("map")
+    with fake_map():
+        at.run()
+    no_exception(at)
+    ws = workspace(at)
+    ds = ws.cube.ds
+    fig = chart(at, "map_pixel_chart")
+    row, col = SIZE // 2, SIZE // 2
+    assert f"row {row}, column {col}" in fig["layout"]["title"]["text"]
+    optical = optical_dates(ds)
+    obs = ds["ndvi"].values[:, row, col]
+    names = {"MCNN-Seq fusion · quick": trained["fusion"], "CNN · quick": trained["cnn"]}
+    seen = set()
+    for name, model in names.items():
+        core = predict_cube(model, ds)
+        pred = core["ndvi_pred"].values[:, row, col]
+        std = core["ndvi_std"].values[:, row, col]
+        np.testing.assert_allclose(values(trace(fig, f"{name} prediction")["y"]), pred, rtol=1e-5, atol=1e-6)
+        # the band: prediction ± 2σ from the core
+        np.testing.assert_allclose(values(trace(fig, f"{name} +2σ")["y"]), pred + 2 * std, rtol=1e-5, atol=1e-6)
+        lower = trace(fig, f"{name} ±2σ")
+        np.testing.assert_allclose(values(lower["y"]), pred - 2 * std, rtol=1e-5, atol=1e-6)
+        assert lower["fill"] == "tonexty" and lower["fillcolor"].startswith("rgba(")
+        assert np.all(std > 0)
+        # the flags: every non-observed point of the run, as the core flags it
+        flags = point_flags(obs, pred, optical)
+        points = trace(fig, f"{name} filled points")
+        want = [f for f in flags if f in ("cloud_filled", "no_optical_date")]
+        assert list(points["customdata"]) == want
+        assert list(points["marker"]["symbol"]) == [FLAG_SYMBOLS[f] for f in want]
+        seen.update(want)
+    observed = trace(fig, "observed NDVI")
+    assert set(observed["customdata"]) == {"observed"} and observed["marker"]["symbol"] == FLAG_SYMBOLS["observed"]
+    # the legend names each kind of mark that appears
+    legend = {t.get("name") for t in fig["data"] if t.get("showlegend", True) is not False}
+    assert {"cloud-filled (predicted)" if f == "cloud_filled" else "no optical date (predicted)" for f in seen} <= legend
+    assert seen, "the pixel should have at least one filled point on a 50 % cloud scene"
+
+
+def test_flags_cover_all_three_kinds_on_a_date_without_optical_data(trained):
+    """A cube whose one date has no clear value anywhere: its point is 'no optical date' on Data and Map."""
+    at = new_app({"cnn": "quick"}, trained=trained)
+    ws = workspace(at)
+    ds = ws.cube.ds.copy(deep=True)
+    ds["ndvi"][3] = np.nan
+    ds["cloud"][3] = True
+    ws.use_file(ds, name="no_date_3.nc")
+    ws.add_run(trained["cnn"], preset="quick", origin="trained")
+    open_page(at, "data")
+    fig = chart(at, "data_pixel_chart")
+    row = col = SIZE // 2
+    missing = trace(fig, "missing dates")
+    want = [f for f in point_flags(ds["ndvi"].values[:, row, col], np.zeros(ds.sizes["time"]), optical_dates(ds))
+            if f != "observed"]
+    assert list(missing["customdata"]) == want and "no_optical_date" in want
+    assert {"cloudy (no clear value)", "no optical date"} & {t.get("name") for t in fig["data"]}
+    open_page(at, "map")
+    at.radio(key="_w_map_view").set_value("map")
+    with fake_map():
+        at.run()
+    no_exception(at)
+    points = trace(chart(at, "map_pixel_chart"), "CNN · quick filled points")
+    assert "no_optical_date" in points["customdata"] and "x" in points["marker"]["symbol"]
+
+
+def test_sigma_map_panel_and_layer_from_the_memoised_scene(trained):
+    at = new_app({"mcnn": "quick"}, trained=trained)
+    open_page(at, "map")
+    ws = workspace(at)
+    grid = chart(at, "map_grid")
+    titles = [a["text"] for a in grid["layout"]["annotations"]]
+    assert "σ (uncertainty)" in titles
+    scene = ws.scene_predictions()["MCNN-Seq · quick"]
+    core = predict_cube(trained["mcnn"], ws.cube.ds)
+    np.testing.assert_allclose(scene["ndvi_std"].values, core["ndvi_std"].values, rtol=1e-5, atol=1e-6)
+    with patch("mcnnseq.prediction.predict_multi", side_effect=AssertionError("predicted again")):
+        with fake_map() as st_folium:
+            at.radio(key="_w_map_view").set_value("map").run()
+        no_exception(at)
+    names = [c.layer_name for c in st_folium.call_args.args[0]._children.values() if isinstance(c, ImageOverlay)]
+    date = at.select_slider(key=f"_w_map_date:{ws.cube.key}").value
+    assert f"MCNN-Seq · quick σ (uncertainty) {date}" in names
+
+
+def test_attention_heatmap_beside_the_pixel_series(trained):
+    at = new_app({"mcnn": "quick", "fusion": "quick", "cnn": "quick"}, trained=trained)
+    open_page(at, "map")
+    at.radio(key="_w_map_view").set_value("map")
+    with fake_map():
+        at.run()
+    no_exception(at)
+    ws = workspace(at)
+    ds = ws.cube.ds
+    row = col = SIZE // 2
+    radar = np.stack([ds["vv"].values[:, row, col], ds["vh"].values[:, row, col]], -1)
+    select = at.selectbox(key="_w_map_attention_run")
+    assert select.options == ["MCNN-Seq · quick", "MCNN-Seq fusion · quick"]  # the CNN has no attention
+    for name, key in (("MCNN-Seq · quick", "mcnn"), ("MCNN-Seq fusion · quick", "fusion")):
+        at.selectbox(key="_w_map_attention_run").set_value(name)
+        with fake_map():
+            at.run()
+        no_exception(at)
+        fig = chart(at, "map_attention_chart")
+        heat = fig["data"][0]
+        assert heat["type"] == "heatmap" and name in fig["layout"]["title"]["text"]
+        z = matrix(heat["z"])
+        np.testing.assert_allclose(z.sum(axis=1), 1.0, atol=1e-5)
+        want = attention_weights(trained[key], radar, ds["ndvi"].values[:, row, col])
+        np.testing.assert_allclose(z, want, rtol=1e-5, atol=1e-6)
+        dates = [str(d)[:10] for d in ds["time"].values]
+        assert list(heat["y"]) == dates and list(heat["x"]) == [str(d)[:10] for d in ds["s1_time"].values]
+
+
+def test_crop_profiles_have_the_runs_sigma_bands(trained):
+    at = new_app({"fusion": "quick", "cnn": "quick"}, trained=trained)
+    open_page(at, "crops")
+    ws = workspace(at)
+    cube = ws.cube
+    code = at.selectbox(key=f"_w_crops_class:{cube.key}:crop").value
+    fig = chart(at, "crops_chart")
+    test = make_experiment(cube.ds, seed=0).split.masks()["test"]
+    inside = test & (cube.ds["crop"].values == code)
+    for name, key in (("MCNN-Seq fusion · quick", "fusion"), ("CNN · quick", "cnn")):
+        std = predict_cube(trained[key], cube.ds)["ndvi_std"].values[:, inside]
+        sigma = np.sqrt(np.nanmean(std.astype(float) ** 2, axis=1))
+        mean = values(trace(fig, f"{name} predicted")["y"])
+        np.testing.assert_allclose(values(trace(fig, f"{name} +2σ")["y"]), mean + 2 * sigma, rtol=1e-4, atol=1e-6)
+        lower = trace(fig, f"{name} ±2σ")
+        np.testing.assert_allclose(values(lower["y"]), mean - 2 * sigma, rtol=1e-4, atol=1e-6)
+        assert lower["fill"] == "tonexty"
+    at.radio(key="_w_crops_band").set_value("spread").run()
+    no_exception(at)
+    assert not any("±2σ" in (t.get("name") or "") for t in chart(at, "crops_chart")["data"])
+
+
+def test_export_of_a_run_holds_sigma_and_fill_source(trained, tmp_path):
+    import streamlit as st
+
+    at = new_app({"fusion": "quick"}, trained=trained)
+    with patch("streamlit.download_button", wraps=st.download_button) as button:
+        open_page(at, "export")
+    calls = {c.args[0]: c.kwargs for c in button.call_args_list}
+    ws = workspace(at)
+    name = "MCNN-Seq fusion · quick"
+    nc = calls[f"{name}: NetCDF (both)"]["data"]()
+    out = xr.open_dataset(io.BytesIO(nc), engine="h5netcdf")
+    core = predict_cube(trained["fusion"], ws.cube.ds)
+    np.testing.assert_allclose(out["ndvi_std"].values, core["ndvi_std"].values, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(out["fill_source"].values, core["fill_source"].values)
+    assert out["fill_source"].attrs["flag_meanings"] == "observed cloud_filled no_optical_date no_value"
+    import rioxarray
+
+    for label, var in ((f"{name}: σ GeoTIFF", "ndvi_std"), (f"{name}: fill source GeoTIFF", "fill_source")):
+        data = calls[label]["data"]()
+        assert calls[label]["file_name"].endswith(f"_{var}.tif")
+        tif = tmp_path / calls[label]["file_name"]
+        tif.write_bytes(data)
+        arr = rioxarray.open_rasterio(tif).values
+        np.testing.assert_allclose(arr.astype(float), core[var].values.astype(float), rtol=1e-5, atol=1e-6)
