@@ -231,3 +231,62 @@ def test_export_of_a_run_holds_sigma_and_fill_source(trained, tmp_path):
         tif.write_bytes(data)
         arr = rioxarray.open_rasterio(tif).values
         np.testing.assert_allclose(arr.astype(float), core[var].values.astype(float), rtol=1e-5, atol=1e-6)
+
+
+def test_shipped_fusion_is_offered_ticked_when_its_file_exists(trained, tmp_path):
+    """load_shipped_models adds "MCNN-Seq fusion" when demo_<50|70>_mcnn_seq_fusion.pt is there (tiny stand-ins
+    here), and the workspace offers it as the ticked run "MCNN-Seq fusion · shipped"; without it, the three."""
+    from mcnnseq.checkpoints import save_checkpoint
+    from mcnnseq.pretrained import demo_model_path
+    from mcnnseq.workspace import Workspace, load_shipped_models
+
+    for key, model in (("rnn", "cnn"), ("cnn", "cnn"), ("mcnn_seq", "mcnn"), ("mcnn_seq_fusion", "fusion")):
+        save_checkpoint(trained[model], demo_model_path("50%", key, directory=tmp_path))
+    models = load_shipped_models("50%", directory=tmp_path)
+    assert "MCNN-Seq fusion" in models and models["MCNN-Seq fusion"].uses_ndvi
+    demo_model_path("50%", "mcnn_seq_fusion", directory=tmp_path).unlink()
+    assert "MCNN-Seq fusion" not in load_shipped_models("50%", directory=tmp_path)
+
+    ws = Workspace(simulate=lambda spec: __import__("mcnnseq.sim", fromlist=["simulate_scene"]).simulate_scene(
+        size=(SIZE, SIZE), seed=0, scenario=spec.scenario),
+        shipped_models=lambda scenario: {"MCNN-Seq": trained["mcnn"], "MCNN-Seq fusion": trained["fusion"]})
+    assert ws.offer_shipped() is None
+    ticked = [r.name for r in ws.ticked() if r.origin == "shipped"]
+    assert ticked == ["MCNN-Seq · shipped", "MCNN-Seq fusion · shipped"]
+    assert ws.run_named("MCNN-Seq fusion · shipped").shared_key.endswith(":MCNN-Seq fusion")
+
+
+def test_the_app_ticks_the_shipped_fusion_and_dates_keeps_the_paper_model(trained):
+    """In the app (shipped models replaced by tiny ones on a 24 x 24 scene), fusion is a ticked shipped run; the
+    Dates page's paper lines are radar-only MCNN-Seq's only."""
+    from mcnnseq.ui import cache
+
+    fake = {"MCNN-Seq": trained["mcnn"], "MCNN-Seq fusion": trained["fusion"]}
+    with patch.object(cache, "shipped_models", lambda scenario: fake), \
+            patch("mcnnseq.workspace.DemoSpec.has_shipped_models", property(lambda self: True)):
+        at = new_app()
+        ws = workspace(at)
+        open_page(at, "dates")  # offers the shipped runs (as app.py does)
+        assert [r.name for r in ws.ticked()] == ["MCNN-Seq · shipped", "MCNN-Seq fusion · shipped"]
+        at.checkbox(key="_w_dates_paper").check().run()
+        no_exception(at)
+    lines = [t["name"] for t in chart(at, "dates_chart")["data"]]
+    assert "MCNN-Seq fusion · shipped" in lines and "MCNN-Seq (paper, real data)" in lines
+    assert not any("fusion (paper" in n for n in lines)
+
+
+def test_train_page_trains_mcnn_seq_fusion():
+    at = new_app()
+    open_page(at, "train")
+    at.multiselect(key="_w_train_models").set_value(["MCNN-Seq fusion"]).run()
+    at.number_input(key="_w_train:quick:steps").set_value(5).run()
+    with fake_map():
+        at.button(key="train_go").click().run()
+    job = at.session_state["mcnn_job"]
+    job.join(120)
+    assert job.status == "done", job.error
+    with fake_map():
+        at.run()
+    no_exception(at)
+    run = workspace(at).run_named("MCNN-Seq fusion · quick")
+    assert run.uses_ndvi and run.model.steps == 5 and run.model.uncertainty is not None
