@@ -481,6 +481,37 @@ class _MemoModel:
         return out
 
 
+def complete_scene(scene: xr.Dataset, model: Any, ds: xr.Dataset) -> xr.Dataset:
+    """A precomputed whole-scene prediction with what :func:`mcnnseq.prediction.predict_cube` would add that
+    needs no network pass: ``fill_source`` (from the cube's observations) and, for a model whose σ model is
+    ``"residual"`` (a function of the predicted NDVI and the date: radar-only networks), ``ndvi_std``.
+    A ``"head"`` σ needs the network's variance column, so it is left out (the scene is predicted then)."""
+    from mcnnseq.flags import fill_source, fill_source_attrs, optical_dates
+
+    out = scene
+    if "fill_source" not in scene and "ndvi" in ds.data_vars and "ndvi_pred" in scene:
+        observed = np.asarray(ds["ndvi"].values, dtype=np.float32)
+        if "cloud" in ds.data_vars:
+            observed = np.where(np.asarray(ds["cloud"].values), np.float32(np.nan), observed)
+        out = out.copy(deep=False)
+        out["fill_source"] = (("time", "y", "x"), fill_source(observed, np.asarray(scene["ndvi_pred"].values),
+                                                              optical_dates(ds)), fill_source_attrs())
+    sigma = getattr(model, "uncertainty", None)
+    if "ndvi_std" not in scene and "ndvi_pred" in scene and sigma and sigma.get("kind") == "residual" \
+            and not getattr(model, "uses_ndvi", False):
+        from mcnnseq.uncertainty import SigmaModel
+
+        pred = np.asarray(scene["ndvi_pred"].transpose("time", "y", "x").values, dtype=np.float32)
+        nt = pred.shape[0]
+        std = SigmaModel.from_dict(sigma).std(pred.reshape(nt, -1).T).T.reshape(pred.shape)
+        out = out.copy(deep=False)
+        out["ndvi_std"] = (("time", "y", "x"), std, {
+            "units": "1", "long_name": f"standard deviation of the NDVI predicted by {scene.attrs.get('model', '')}",
+            "comment": "calibrated on validation pixels so that about 95 % of held-out truths lie within "
+                       "ndvi_pred ± 2 ndvi_std"})
+    return out
+
+
 def _relabel(ds: xr.Dataset, stored_name: str, name: str) -> xr.Dataset:
     """A shallow copy of a prediction dataset made under ``stored_name``, labelled with the run's ``name``."""
     if stored_name == name:
@@ -935,6 +966,7 @@ class Workspace:
             if value is None and self._precomputed is not None and key not in store:
                 value = self._precomputed(cube, run)
                 if value is not None:
+                    value = complete_scene(value, run.model, cube.ds)
                     store.put(key, value)
             if value is not None:
                 found[run.id] = value

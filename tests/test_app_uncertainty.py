@@ -290,3 +290,20 @@ def test_train_page_trains_mcnn_seq_fusion():
     no_exception(at)
     run = workspace(at).run_named("MCNN-Seq fusion · quick")
     assert run.uses_ndvi and run.model.steps == 5 and run.model.uncertainty is not None
+
+
+def test_a_precomputed_scene_gets_sigma_and_fill_source_without_a_network_pass(trained):
+    """Shipped predictions (files with ndvi_pred only) get the residual σ and fill_source from the numbers alone."""
+    from mcnnseq.sim import simulate_scene
+    from mcnnseq.workspace import complete_scene
+
+    ds = simulate_scene(size=(SIZE, SIZE), seed=0, scenario="50%")
+    for key in ("cnn", "mcnn"):
+        full = predict_cube(trained[key], ds)
+        bare = full.drop_vars(["ndvi_std", "fill_source"])
+        with patch.object(type(trained[key]), "_forward_numpy", side_effect=AssertionError("network called")):
+            done = complete_scene(bare, trained[key], ds)
+        np.testing.assert_allclose(done["ndvi_std"].values, full["ndvi_std"].values, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(done["fill_source"].values, full["fill_source"].values)
+    fusion = predict_cube(trained["fusion"], ds).drop_vars(["ndvi_std"])
+    assert "ndvi_std" not in complete_scene(fusion, trained["fusion"], ds)  # a head σ needs the network
