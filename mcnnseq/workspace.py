@@ -303,16 +303,6 @@ class PixelSeries:
     stds: dict[str, np.ndarray] = field(default_factory=dict)  #: run name -> (T,) σ (NDVI), runs with a σ only
     optical: np.ndarray | None = None  #: (T,) bool, dates with a clear value anywhere (:func:`mcnnseq.flags.optical_dates`)
 
-    def flags(self, name: str | None = None) -> list[str]:
-        """Per date, where the gap-filled value of run ``name`` comes from (:func:`mcnnseq.flags.point_flags`:
-        "observed", "cloud_filled", "no_optical_date", "no_value"); without a run, what a prediction would be
-        (a missing date is "cloud_filled" or "no_optical_date")."""
-        from mcnnseq.flags import point_flags
-
-        pred = self.predictions[name] if name is not None else np.zeros(len(self.dates), dtype=np.float32)
-        optical = self.optical if self.optical is not None else np.ones(len(self.dates), dtype=bool)
-        return point_flags(self.ndvi, pred, optical)
-
 
 @dataclass(frozen=True)
 class CropView:
@@ -1053,11 +1043,11 @@ class Workspace:
                 if "ndvi_std" in scene:
                     stds[run.name] = np.asarray(scene["ndvi_std"].values[:, row, col])
             else:
-                from mcnnseq.prediction import call_predict_std, has_std
+                from mcnnseq.prediction import call_predict, call_predict_std, has_std
 
                 X = np.stack([vv, vh], axis=-1)[None]
                 pred, std = call_predict_std(run.model, X, ndvi[None]) if has_std(run.model) else \
-                    (self._predict_one(run.model, X, ndvi), None)
+                    (call_predict(run.model, X, ndvi[None]), None)
                 preds[run.name] = np.asarray(pred, dtype=np.float32)[0]
                 if std is not None:
                     stds[run.name] = np.asarray(std, dtype=np.float32)[0]
@@ -1069,12 +1059,6 @@ class Workspace:
         return PixelSeries(row=int(row), col=int(col), dates=cube.dates, s1_dates=s1, vv=vv, vh=vh, ndvi=ndvi,
                            ndvi_true=np.asarray(px["ndvi_true"].values) if cube.has_truth else None,
                            predictions=preds, crop=crop, stds=stds, optical=self.optical_dates(cube))
-
-    @staticmethod
-    def _predict_one(model: Any, X: np.ndarray, ndvi: np.ndarray) -> np.ndarray:
-        from mcnnseq.prediction import call_predict
-
-        return call_predict(model, X, ndvi[None])
 
     def optical_dates(self, cube: Cube | None = None) -> np.ndarray:
         """(T,) bool: the dates of ``cube`` with a clear optical value anywhere (:func:`mcnnseq.flags.optical_dates`)."""

@@ -137,7 +137,8 @@ if view == "grid":
     left, bottom, right, top = summary.bounds
     st.caption(f"Axes: metres from the scene's north-west corner (x {left:,.0f}, y {top:,.0f} m, {summary.crs}). "
                "Zoom or pan one panel and all follow. Per-pixel R² covers every pixel (training pixels included); "
-               "the Dates page scores the test pixels only. " + colour.label[:1].upper() + colour.label[1:] + "."
+               "the Dates page scores the test pixels only. σ: each run's uncertainty on this date (about 95 % of true "
+               "values lie within its prediction ± 2σ; none for a run without an uncertainty model). " + colour.label[:1].upper() + colour.label[1:] + "."
                + (" The classic gap-fillers keep (Linear) or smooth (Whittaker) the observed values, so their error "
                   "and per-pixel R² mostly show the cloudy dates." if any(r.origin == "classic" for r in compared)
                   else ""))
