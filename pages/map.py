@@ -73,6 +73,9 @@ if cube.is_points:  # a parcel/point table: markers where the table gives places
         m = maps.new_points_map(places)
         maps.add_points(m, places, ref, name=f"observed NDVI {date}", show=False)
         maps.add_points(m, places, pred - ref, name=f"{name} error", cmap="error", show=False)
+        if "ndvi_std" in scene[name]:
+            maps.add_points(m, places, np.asarray(scene[name]["ndvi_std"].isel(time=ti).values).reshape(-1),
+                            name=f"{name} σ (uncertainty) {date}", cmap="sigma", show=False, unit="NDVI σ")
         maps.add_points(m, places, pred, name=f"{name} prediction {date}")
         maps.show_point_map(m, places, index_key=index_key, key=f"map_points_map:{cube.key}",
                             click_key=f"map_points_click:{cube.key}", height=480,
