@@ -471,6 +471,14 @@ class _MemoModel:
         return out
 
 
+def _clear_ndvi(px: xr.Dataset) -> np.ndarray:
+    """(T,) float32 observed NDVI of one pixel, NaN where cloudy or missing (what the models are given)."""
+    ndvi = np.asarray(px["ndvi"].values, dtype=np.float32)
+    if "cloud" in px.data_vars:
+        ndvi = np.where(np.asarray(px["cloud"].values, dtype=bool), np.float32(np.nan), ndvi)
+    return ndvi
+
+
 def complete_scene(scene: xr.Dataset, model: Any, ds: xr.Dataset) -> xr.Dataset:
     """A precomputed whole-scene prediction with what :func:`mcnnseq.prediction.predict_cube` would add that
     needs no network pass: ``fill_source`` (from the cube's observations) and, for a model whose σ model is
@@ -1033,7 +1041,7 @@ class Workspace:
         px = ds.isel(y=int(row), x=int(col))
         vv = np.asarray(px["vv"].values, dtype=np.float32)
         vh = np.asarray(px["vh"].values, dtype=np.float32)
-        ndvi = np.asarray(px["ndvi"].values, dtype=np.float32)
+        ndvi = _clear_ndvi(px)
         preds, stds = {}, {}
         for run in runs:
             store, key = self._run_slot(cube, run, "scene")
@@ -1083,7 +1091,7 @@ class Workspace:
         radar = np.stack([np.asarray(px["vv"].values, np.float32), np.asarray(px["vh"].values, np.float32)], -1)
         if not np.isfinite(radar).all():
             return None
-        return attention_weights(run.model, radar, np.asarray(px["ndvi"].values, np.float32))
+        return attention_weights(run.model, radar, _clear_ndvi(px))
 
     def profile_sigma(self, runs: Sequence[Run] | None = None, *, by: str = "crop",
                       progress: Progress | None = None) -> dict[str, pd.DataFrame]:

@@ -307,3 +307,27 @@ def test_a_precomputed_scene_gets_sigma_and_fill_source_without_a_network_pass(t
         np.testing.assert_array_equal(done["fill_source"].values, full["fill_source"].values)
     fusion = predict_cube(trained["fusion"], ds).drop_vars(["ndvi_std"])
     assert "ndvi_std" not in complete_scene(fusion, trained["fusion"], ds)  # a head σ needs the network
+
+
+def test_cloudy_values_are_hidden_from_fusion_in_the_pixel_views(trained):
+    """A cube that keeps a value under its cloud flag: the pixel series and the attention give fusion the clear
+    values only, as the whole-scene prediction does."""
+    from mcnnseq.sim import simulate_scene
+    from mcnnseq.workspace import Workspace
+
+    ds = simulate_scene(size=(SIZE, SIZE), seed=0, scenario="50%")
+    ds["ndvi"] = ds["ndvi"].where(~ds["cloud"], 0.9)  # a reader that left values under the clouds
+    ws = Workspace(simulate=lambda spec: ds)
+    ws.use_file(ds, name="valued_clouds.nc")
+    run = ws.add_run(trained["fusion"], preset="quick", origin="trained")
+    row, col = np.argwhere(ds["cloud"].values.any(axis=0))[0]
+    clear = np.where(ds["cloud"].values[:, row, col], np.nan, ds["ndvi"].values[:, row, col])
+    radar = np.stack([ds["vv"].values[:, row, col], ds["vh"].values[:, row, col]], -1)
+    np.testing.assert_allclose(ws.attention(run, row, col), attention_weights(trained["fusion"], radar, clear),
+                               rtol=1e-6)
+    px = ws.pixel_series(int(row), int(col), [run])
+    scene = predict_cube(trained["fusion"], ds)
+    # the scene runs at the scene precision, this one pixel at the reference one: equal to a few 1e-4
+    np.testing.assert_allclose(px.predictions[run.name], scene["ndvi_pred"].values[:, row, col], atol=2e-3)
+    given_clear = trained["fusion"].predict(radar[None].astype(np.float32), ndvi=clear[None].astype(np.float32))[0]
+    np.testing.assert_allclose(px.predictions[run.name], given_clear, rtol=1e-6)
