@@ -171,9 +171,14 @@ def pixel_series_figure(dates: Sequence, *, vv: np.ndarray, vh: np.ndarray, ndvi
 def attention_figure(weights: np.ndarray, predicted_dates: Sequence, radar_dates: Sequence, *, title: str,
                      simulated: bool = False) -> go.Figure:
     """MCNN-Seq's attention weights of one pixel as a heatmap: row = predicted date, column = radar date
-    (:func:`mcnnseq.attention.attention_weights`, rows sum to 1)."""
+    (:func:`mcnnseq.attention.attention_weights`, rows sum to 1); with sub-sequences of k radar dates a column
+    is labelled "first … last" date of its sub-sequence."""
     w = np.asarray(weights, dtype=float)
-    fig = go.Figure(go.Heatmap(z=w, x=[str(d) for d in radar_dates][: w.shape[1]],
+    radar = [str(d) for d in radar_dates]
+    if len(radar) != w.shape[1] and w.shape[1] and len(radar) % w.shape[1] == 0:  # sub-sequences of k dates
+        k = len(radar) // w.shape[1]
+        radar = [f"{radar[j * k]} … {radar[j * k + k - 1]}" for j in range(w.shape[1])]
+    fig = go.Figure(go.Heatmap(z=w, x=radar[: w.shape[1]],
                                y=[str(d) for d in predicted_dates][: w.shape[0]], zmin=0.0,
                                colorscale="Viridis", colorbar=dict(title="weight"),
                                hovertemplate="predicted %{y} ← radar %{x}: %{z:.3f}<extra></extra>"))
