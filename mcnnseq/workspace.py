@@ -300,6 +300,8 @@ class PixelSeries:
     ndvi_true: np.ndarray | None  #: (T,) NDVI under the clouds (simulated cubes)
     predictions: dict[str, np.ndarray]  #: run name -> (T,) NDVI
     crop: str | None  #: the pixel's crop class name, if the cube has a crop map
+    stds: dict[str, np.ndarray] = field(default_factory=dict)  #: run name -> (T,) σ (NDVI), runs with a σ only
+    optical: np.ndarray | None = None  #: (T,) bool, dates with a clear value anywhere (:func:`mcnnseq.flags.optical_dates`)
 
 
 @dataclass(frozen=True)
@@ -469,6 +471,45 @@ class _MemoModel:
         return out
 
 
+def _clear_ndvi(px: xr.Dataset) -> np.ndarray:
+    """(T,) float32 observed NDVI of one pixel, NaN where cloudy or missing (what the models are given)."""
+    ndvi = np.asarray(px["ndvi"].values, dtype=np.float32)
+    if "cloud" in px.data_vars:
+        ndvi = np.where(np.asarray(px["cloud"].values, dtype=bool), np.float32(np.nan), ndvi)
+    return ndvi
+
+
+def complete_scene(scene: xr.Dataset, model: Any, ds: xr.Dataset) -> xr.Dataset:
+    """A precomputed whole-scene prediction with what :func:`mcnnseq.prediction.predict_cube` would add that
+    needs no network pass: ``fill_source`` (from the cube's observations) and, for a model whose σ model is
+    ``"residual"`` (a function of the predicted NDVI and the date: radar-only networks), ``ndvi_std``.
+    A ``"head"`` σ needs the network's variance column, so it is left out (the scene is predicted then)."""
+    from mcnnseq.flags import fill_source, fill_source_attrs, optical_dates
+
+    out = scene
+    if "fill_source" not in scene and "ndvi" in ds.data_vars and "ndvi_pred" in scene:
+        observed = np.asarray(ds["ndvi"].values, dtype=np.float32)
+        if "cloud" in ds.data_vars:
+            observed = np.where(np.asarray(ds["cloud"].values), np.float32(np.nan), observed)
+        out = out.copy(deep=False)
+        out["fill_source"] = (("time", "y", "x"), fill_source(observed, np.asarray(scene["ndvi_pred"].values),
+                                                              optical_dates(ds)), fill_source_attrs())
+    sigma = getattr(model, "uncertainty", None)
+    if "ndvi_std" not in scene and "ndvi_pred" in scene and sigma and sigma.get("kind") == "residual" \
+            and not getattr(model, "uses_ndvi", False):
+        from mcnnseq.uncertainty import SigmaModel
+
+        pred = np.asarray(scene["ndvi_pred"].transpose("time", "y", "x").values, dtype=np.float32)
+        nt = pred.shape[0]
+        std = SigmaModel.from_dict(sigma).std(pred.reshape(nt, -1).T).T.reshape(pred.shape)
+        out = out.copy(deep=False)
+        out["ndvi_std"] = (("time", "y", "x"), std, {
+            "units": "1", "long_name": f"standard deviation of the NDVI predicted by {scene.attrs.get('model', '')}",
+            "comment": "calibrated on validation pixels so that about 95 % of held-out truths lie within "
+                       "ndvi_pred ± 2 ndvi_std"})
+    return out
+
+
 def _relabel(ds: xr.Dataset, stored_name: str, name: str) -> xr.Dataset:
     """A shallow copy of a prediction dataset made under ``stored_name``, labelled with the run's ``name``."""
     if stored_name == name:
@@ -523,9 +564,26 @@ def _default_simulate(spec: DemoSpec) -> xr.Dataset:
 
 
 def _default_shipped(scenario: str) -> dict:
-    from mcnnseq.pretrained import load_demo_models
+    return load_shipped_models(scenario)
 
-    return load_demo_models(scenario)
+
+def load_shipped_models(scenario: str, *, directory=None) -> dict:
+    """``{display name: model}`` shipped for the demo scene of ``scenario``: RNN, CNN, MCNN-Seq
+    (:func:`mcnnseq.pretrained.load_demo_models`) and, when its file is there and was made on this simulator,
+    the default gap-filler MCNN-Seq fusion (:func:`mcnnseq.pretrained.load_demo_gap_filler`)."""
+    from mcnnseq.errors import CheckpointError
+    from mcnnseq.models.registry import DEFAULT_GAP_FILLER
+    from mcnnseq.pretrained import demo_model_path, load_demo_gap_filler, load_demo_models
+
+    models = dict(load_demo_models(scenario, directory=directory))
+    if demo_model_path(scenario, DEFAULT_GAP_FILLER, directory=directory).exists():
+        try:
+            fusion = load_demo_gap_filler(scenario, has_optical=True, directory=directory)
+        except CheckpointError:  # stale (another simulator version): the radar-only models are still offered
+            fusion = None
+        if fusion is not None:
+            models[fusion.name] = fusion
+    return models
 
 
 # ---------------------------------------------------------------------------------------------- workspace
@@ -906,6 +964,7 @@ class Workspace:
             if value is None and self._precomputed is not None and key not in store:
                 value = self._precomputed(cube, run)
                 if value is not None:
+                    value = complete_scene(value, run.model, cube.ds)
                     store.put(key, value)
             if value is not None:
                 found[run.id] = value
@@ -982,18 +1041,24 @@ class Workspace:
         px = ds.isel(y=int(row), x=int(col))
         vv = np.asarray(px["vv"].values, dtype=np.float32)
         vh = np.asarray(px["vh"].values, dtype=np.float32)
-        ndvi = np.asarray(px["ndvi"].values, dtype=np.float32)
-        preds = {}
+        ndvi = _clear_ndvi(px)
+        preds, stds = {}, {}
         for run in runs:
             store, key = self._run_slot(cube, run, "scene")
             scene = store.get(key)
             if scene is not None:
                 preds[run.name] = np.asarray(scene["ndvi_pred"].values[:, row, col])
+                if "ndvi_std" in scene:
+                    stds[run.name] = np.asarray(scene["ndvi_std"].values[:, row, col])
             else:
-                from mcnnseq.prediction import call_predict
+                from mcnnseq.prediction import call_predict, call_predict_std, has_std
 
                 X = np.stack([vv, vh], axis=-1)[None]
-                preds[run.name] = np.asarray(call_predict(run.model, X, ndvi[None]), dtype=np.float32)[0]
+                pred, std = call_predict_std(run.model, X, ndvi[None]) if has_std(run.model) else \
+                    (call_predict(run.model, X, ndvi[None]), None)
+                preds[run.name] = np.asarray(pred, dtype=np.float32)[0]
+                if std is not None:
+                    stds[run.name] = np.asarray(std, dtype=np.float32)[0]
         crop = None
         if "crop" in ds.variables:
             code = int(px["crop"])
@@ -1001,7 +1066,57 @@ class Workspace:
         s1 = ([str(pd.Timestamp(t).date()) for t in ds["s1_time"].values] if "s1_time" in ds.coords else None)
         return PixelSeries(row=int(row), col=int(col), dates=cube.dates, s1_dates=s1, vv=vv, vh=vh, ndvi=ndvi,
                            ndvi_true=np.asarray(px["ndvi_true"].values) if cube.has_truth else None,
-                           predictions=preds, crop=crop)
+                           predictions=preds, crop=crop, stds=stds, optical=self.optical_dates(cube))
+
+    def optical_dates(self, cube: Cube | None = None) -> np.ndarray:
+        """(T,) bool: the dates of ``cube`` with a clear optical value anywhere (:func:`mcnnseq.flags.optical_dates`)."""
+        cube = cube or self.cube
+
+        def make(_: Progress) -> np.ndarray:
+            from mcnnseq.flags import optical_dates
+
+            return optical_dates(cube.ds)
+
+        return self.results.compute((cube.key, "optical_dates"), make)
+
+    def attention(self, run: Run, row: int, col: int) -> np.ndarray | None:
+        """(predicted date x radar date) attention weights of ``run`` at pixel (``row``, ``col``)
+        (:func:`mcnnseq.attention.attention_weights`; rows sum to 1); None for a model without attention or a
+        pixel whose radar series is incomplete."""
+        from mcnnseq.attention import attention_weights, has_attention
+
+        if not has_attention(run.model):
+            return None
+        px = self.cube.ds.isel(y=int(row), x=int(col))
+        radar = np.stack([np.asarray(px["vv"].values, np.float32), np.asarray(px["vh"].values, np.float32)], -1)
+        if not np.isfinite(radar).all():
+            return None
+        return attention_weights(run.model, radar, _clear_ndvi(px))
+
+    def profile_sigma(self, runs: Sequence[Run] | None = None, *, by: str = "crop",
+                      progress: Progress | None = None) -> dict[str, pd.DataFrame]:
+        """Per run with a σ: rows (``by``, ``time``, ``sigma``), the root-mean-square σ (NDVI) of the whole-scene
+        ``ndvi_std`` over the test pixels of each class and date — the ±2σ band of a crop profile (read from the
+        memoised scene predictions, nothing predicted again)."""
+        cube, runs = self.cube, self._resolve(runs)
+        scene = self._scene(cube, runs, progress)
+        mask = self.experiment(cube).split.masks()["test"]
+        out = {}
+        for run in runs:
+            if "ndvi_std" not in scene[run.name]:
+                continue
+            var = np.asarray(scene[run.name]["ndvi_std"].values, dtype=np.float64) ** 2
+
+            def make(_: Progress, var=var) -> pd.DataFrame:
+                from mcnnseq.metrics import class_profiles
+
+                prof = class_profiles(var, var, cube.ds[by].values, dates=cube.ds["time"].values, mask=mask,
+                                      class_column=by)
+                return pd.DataFrame({by: prof[by], "time": prof["time"], "sigma": np.sqrt(prof["pred_mean"])})
+
+            store, key = self._run_slot(cube, run, "profile_sigma", by, self.protocol(cube))
+            out[run.name] = store.compute(key, make)
+        return out
 
     def crop_view(self, runs: Sequence[Run] | None = None, *, by: str = "crop",
                   progress: Progress | None = None) -> CropView:

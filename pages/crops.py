@@ -55,9 +55,25 @@ if by == "field" and len(codes) > 200:
     st.caption(f"{len(codes)} fields; choose one by its id.")
 code = st.selectbox(label, codes, format_func=view.label,
                     **state.remember(f"crops_class:{cube.key}:{by}", codes[0], options=codes))
+bands = ["sigma", "spread"]
+band = st.radio("Band around each run", bands, horizontal=True,
+                format_func={"sigma": "model uncertainty (±2σ)", "spread": "spread of the pixels (±2 SD)"}.get,
+                help="±2σ: the run's own uncertainty (root-mean-square σ of the class's test pixels), where about "
+                     "95 % of true values lie; ±2 SD: how much the class's pixels differ from each other.",
+                **state.remember("crops_band", "sigma", options=bands))
+sigma = {}
+if band == "sigma":
+    with runs.progress_bar() as progress:
+        sigma = page.or_stop("Cannot compute the uncertainty", lambda: ws.profile_sigma(compared, by=by,
+                                                                                        progress=progress))
+    sigma = {name: frame[frame[by] == code] for name, frame in sigma.items()}
 fig = plots.crop_profile_figure(view.observed(code), view.radar_of(code),
-                                title=f"{view.label(code)} — mean ± 2σ of the test pixels",
+                                title=f"{view.label(code)} — mean of the test pixels",
                                 model_profiles=view.predicted(code), cloudy_dates=view.cloudy_dates[code],
-                                simulated=cube.simulated, colors=colors)
+                                simulated=cube.simulated, colors=colors, model_sigma=sigma)
 st.plotly_chart(fig, width="stretch", key="crops_chart")
-st.caption("Grey bands: dates on which more than half of this class's pixels were cloudy in the optical data.")
+no_sigma = [r.name for r in compared if band == "sigma" and r.name not in sigma]
+st.caption("Grey bands: dates on which more than half of this class's pixels were cloudy in the optical data. "
+           "The observed curve's band is the spread of its pixels (±2 SD)."
+           + (f" No σ for {', '.join(no_sigma)} (no uncertainty model): their band is the pixels' spread."
+              if no_sigma else ""))

@@ -227,7 +227,7 @@ if cube.is_points:
     pick = st.selectbox("Point (id)", list(range(len(ids))), format_func=lambda i: ids[i], **state.remember(index_key))
     px = ws.pixel_series(0, int(pick))
     fig = plots.pixel_series_figure(px.dates, vv=px.vv, vh=px.vh, ndvi=px.ndvi, ndvi_true=px.ndvi_true,
-                                    s1_dates=px.s1_dates, simulated=cube.simulated,
+                                    s1_dates=px.s1_dates, simulated=cube.simulated, optical=px.optical,
                                     title=f"Point {ids[pick]}" + (f" — {px.crop}" if px.crop else ""))
     st.plotly_chart(fig, width="stretch", key="data_pixel_chart")
     st.stop()
@@ -274,6 +274,6 @@ row = c1.number_input("Row", min_value=0, max_value=ny - 1, **state.remember(row
 col = c2.number_input("Column", min_value=0, max_value=nx - 1, **state.remember(col_key))
 px = ws.pixel_series(int(row), int(col))
 fig = plots.pixel_series_figure(px.dates, vv=px.vv, vh=px.vh, ndvi=px.ndvi, ndvi_true=px.ndvi_true,
-                                s1_dates=px.s1_dates, simulated=cube.simulated,
+                                s1_dates=px.s1_dates, simulated=cube.simulated, optical=px.optical,
                                 title=f"Pixel row {row}, column {col}" + (f" — {px.crop}" if px.crop else ""))
 st.plotly_chart(fig, width="stretch", key="data_pixel_chart")

@@ -43,7 +43,9 @@ with runs.progress_bar() as progress:
 
 st.subheader("Predicted and gap-filled NDVI")
 st.caption("`ndvi_pred`: the model's NDVI on every date; `ndvi_filled`: observed where clear, predicted under "
-           "clouds. GeoTIFFs have one band per date (dates in the band descriptions) and the input's CRS and "
+           "clouds; `ndvi_std`: the prediction's σ (about 95 % of true values within ±2σ; runs with an uncertainty "
+           "model); `fill_source`: 0 observed, 1 cloud-filled, 2 no optical date, 3 no value. The NetCDF holds them "
+           "all. GeoTIFFs have one band per date (dates in the band descriptions) and the input's CRS and "
            "transform.")
 if cube.is_points:
     st.caption("A parcel/point table goes back out in its own long form, one row per id and date: `vv`, `vh`, "
@@ -82,6 +84,17 @@ for r in compared:
                      lambda p=pred: exports.geotiff_bytes(p["ndvi_filled"], name="f.tif"),
                      exports.file_name(stem, r.name, "ndvi_filled", suffix=".tif"), "image/tiff",
                      f"export_fill_tif_{s}")
+    c = st.columns(3)
+    with c[1]:
+        if "ndvi_std" in pred:
+            download(f"{r.name}: σ GeoTIFF", lambda p=pred: exports.geotiff_bytes(p["ndvi_std"], name="s.tif"),
+                     exports.file_name(stem, r.name, "ndvi_std", suffix=".tif"), "image/tiff", f"export_std_tif_{s}")
+    with c[2]:
+        if "fill_source" in pred:
+            download(f"{r.name}: fill source GeoTIFF",
+                     lambda p=pred: exports.geotiff_bytes(p["fill_source"], name="src.tif"),
+                     exports.file_name(stem, r.name, "fill_source", suffix=".tif"), "image/tiff",
+                     f"export_source_tif_{s}")
 
 st.subheader("Metrics and profiles (CSV)")
 c = st.columns(3)

@@ -154,7 +154,10 @@ def test_sidebar_lists_the_runs_and_wraps_file_names():
     assert any("SIMULATED" in w.value for w in side.warning)
     ticked = side.multiselect[0]
     ws = at.session_state["mcnn_workspace"]
-    assert [ws.run(i).name for i in ticked.value] == ["MCNN-Seq · shipped", "CNN · shipped", "RNN · shipped"]
+    from mcnnseq.pretrained import demo_model_path
+
+    fusion = ["MCNN-Seq fusion · shipped"] if demo_model_path("50%", "mcnn_seq_fusion").exists() else []
+    assert [ws.run(i).name for i in ticked.value] == ["MCNN-Seq · shipped", "CNN · shipped", "RNN · shipped"] + fusion
     from mcnnseq.ui.labels import soft_wrap
 
     assert soft_wrap("worldcereal_preprocessed_inputs.nc") == "worldcereal_\u200bpreprocessed_\u200binputs.\u200bnc"

@@ -184,7 +184,7 @@ def test_map_page_true_colour_layers_grid_in_metres_and_click(trained):
     at = new_app({"cnn_a": "quick", "cnn_b": "quick"}, trained=trained)
     open_page(at, "map")
     grid = chart(at, "map_grid")
-    assert sum(t["type"] == "image" for t in grid["data"]) == 4 + 2 * 4  # context row + 4 panels per run
+    assert sum(t["type"] == "image" for t in grid["data"]) == 4 + 2 * 5  # context row + 5 panels per run (σ too)
     titles = [a["text"] for a in grid["layout"]["annotations"]]
     assert "simulated true colour (nearest clear date)" in titles and "<b>CNN · quick (2)</b>: prediction" in titles
     assert grid["layout"]["xaxis"]["showticklabels"] and grid["layout"]["xaxis"]["ticksuffix"] == " m"
@@ -233,7 +233,8 @@ def test_export_page_offers_every_file_with_clean_names_and_predicts_nothing_aga
     assert stem == "demo_24x24_seed0_50"
     assert f"{stem}.nc" in files and f"{stem}_cnn_quick_ndvi_filled.tif" in files
     assert f"{stem}_rnn_quick.pt" in files and not any(".nc." in f or ".nc_" in f for f in files)
-    assert len(buttons) == 2 + 2 * 3 + 4 + 2  # cube, predictions, metrics CSVs (gap lengths too), models
+    # cube, predictions (NetCDF, predicted, gap-filled, σ, fill source), metrics CSVs (gap lengths too), models
+    assert len(buttons) == 2 + 2 * 5 + 4 + 2
 
 
 def test_train_through_the_page_twice_side_by_side_keeps_the_model_choice():

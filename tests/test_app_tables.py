@@ -131,6 +131,12 @@ def test_a_parcel_table_uploads_trains_evaluates_maps_groups_by_crop_and_exports
     date = at.select_slider(key=f"_w_map_date:{cube.key}").value
     run_name = at.selectbox(key="_w_map_run").value
     assert len(markers(fmap, f"{run_name} prediction {date}")) == 300
+    with fake_map() as st_folium:
+        at.selectbox(key="_w_map_run").set_value("CNN · quick").run()
+    no_exception(at)
+    assert len(markers(st_folium.call_args.args[0], f"CNN · quick σ (uncertainty) {date}")) == 300  # the CNN's σ
+    point = chart(at, "map_pixel_chart")
+    assert {"CNN · quick ±2σ", "CNN · quick +2σ"} <= {t.get("name") for t in point["data"]}  # the CNN has a σ
     assert {t.get("name") for t in chart(at, "map_pixel_chart")["data"]} >= {"CNN · quick prediction",
                                                                              "Linear · classic prediction"}
 
@@ -145,6 +151,7 @@ def test_a_parcel_table_uploads_trains_evaluates_maps_groups_by_crop_and_exports
     assert not any(name.endswith((".tif", ".zip")) for name in made)  # no raster files for points
     filled = pd.read_csv(io.BytesIO(made["parcels_cnn_quick_ndvi_filled.csv"]()))
     assert filled["id"].nunique() == 300 and {"vv", "ndvi", "ndvi_pred", "ndvi_filled", "crop", "lon"} <= set(filled)
+    assert {"ndvi_std", "fill_source"} <= set(filled)  # the σ and each value's source travel with the table
     observed = filled["ndvi"].notna()
     np.testing.assert_allclose(filled.loc[observed, "ndvi_filled"], filled.loc[observed, "ndvi"], rtol=1e-6)
     assert filled.loc[~observed, "ndvi_filled"].notna().all()  # every gap filled (complete radar)

@@ -87,3 +87,30 @@ def test_image_grid_axes_in_metres():
     assert fig.data[0].dx == 10.0 and fig.data[0].dy == 10.0 and fig.data[0].x0 == 5.0
     assert fig.layout.xaxis.showticklabels and fig.layout.xaxis.ticksuffix == " m"
     assert fig.layout.xaxis.title.text == "m east of the west edge"
+
+
+def test_attention_figure_labels_dates_and_sub_sequences():
+    from mcnnseq.ui.plots import attention_figure
+
+    dates = [f"2021-{m:02d}-01" for m in range(1, 7)]
+    w = np.full((6, 6), 1 / 6)
+    fig = attention_figure(w, dates, dates, title="t")
+    assert list(fig.data[0].x) == dates and list(fig.data[0].y) == dates
+    fig = attention_figure(np.full((6, 3), 1 / 3), dates, dates, title="t")  # sub-sequences of 2 dates
+    assert list(fig.data[0].x) == ["2021-01-01 … 2021-02-01", "2021-03-01 … 2021-04-01", "2021-05-01 … 2021-06-01"]
+
+
+def test_pixel_series_marks_each_point_by_its_flag():
+    from mcnnseq.ui.plots import FLAG_SYMBOLS, pixel_series_figure
+
+    dates = [f"2021-{m:02d}-01" for m in range(1, 6)]
+    ndvi = np.array([0.3, np.nan, 0.5, np.nan, np.nan])
+    pred = np.array([0.31, 0.4, 0.52, 0.6, np.nan])
+    fig = pixel_series_figure(dates, vv=np.zeros(5), vh=np.zeros(5), ndvi=ndvi, predictions={"A": pred},
+                              stds={"A": np.full(5, 0.05)}, optical=[True, True, True, False, True])
+    points = next(t for t in fig.data if t.name == "A filled points")
+    assert list(points.customdata) == ["cloud_filled", "no_optical_date"]  # the last date has no value at all
+    assert list(points.marker.symbol) == [FLAG_SYMBOLS["cloud_filled"], FLAG_SYMBOLS["no_optical_date"]]
+    upper = next(t for t in fig.data if t.name == "A +2σ")
+    np.testing.assert_allclose(np.asarray(upper.y, dtype=float)[:4], pred[:4] + 0.1)
+    assert {"cloud-filled (predicted)", "no optical date (predicted)"} <= {t.name for t in fig.data}

@@ -42,9 +42,9 @@ def simulate(spec: DemoSpec) -> xr.Dataset:
 
 @st.cache_resource(show_spinner=False)
 def _load_shipped(scenario: str) -> dict:
-    from mcnnseq.pretrained import load_demo_models
+    from mcnnseq.workspace import load_shipped_models
 
-    return load_demo_models(scenario)
+    return load_shipped_models(scenario)
 
 
 def shipped_models(scenario: str) -> dict:

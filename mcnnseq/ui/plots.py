@@ -21,6 +21,7 @@ PALETTES: dict[str, tuple[str, ...]] = {
     "RNN": ("#2ca02c", "#bcbd22", "#145214", "#74c476"),
     "Linear": ("#7f7f7f", "#b0b0b0", "#4d4d4d"),
     "Whittaker": ("#9467bd", "#c5b0d5", "#5e3c99"),
+    "MCNN-Seq fusion": ("#8c564b", "#c49c94", "#5b3029", "#e7969c"),
 }
 MODEL_COLORS: dict[str, str] = {kind: shades[0] for kind, shades in PALETTES.items()}
 _OTHER = ("#8c564b", "#e377c2", "#bcbd22", "#17becf", "#7f7f7f")
@@ -28,6 +29,13 @@ OBSERVED_COLOR = "#222222"
 VV_COLOR, VH_COLOR = "#9467bd", "#ff7f0e"
 ONE_TO_ONE_COLOR = "#111111"
 TRAIN_COLOR, VAL_COLOR = "#1f77b4", "#ff7f0e"
+#: Point flag (:data:`mcnnseq.flags.FLAG_MEANINGS` word) -> marker symbol of a series chart.
+FLAG_SYMBOLS: dict[str, str] = {"observed": "circle", "cloud_filled": "diamond-open", "no_optical_date": "x",
+                                "no_value": "circle-open"}
+#: Legend text of each flag on a chart with predictions, and on one without (nothing was filled).
+FLAG_LEGEND: dict[str, str] = {"cloud_filled": "cloud-filled (predicted)", "no_optical_date": "no optical date (predicted)"}
+FLAG_LEGEND_MISSING: dict[str, str] = {"cloud_filled": "cloudy (no clear value)", "no_optical_date": "no optical date"}
+CLOUD_BAND, NO_OPTICAL_BAND = "#b0bec5", "#546e7a"
 _LEGEND = dict(orientation="h", yref="container", yanchor="bottom", y=0.0, x=0.0, traceorder="normal")
 _LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=90), legend=_LEGEND, hovermode="x unified")
 
@@ -78,26 +86,77 @@ def cloud_fraction_chart(dates: Sequence[str], fractions: Sequence[float], *, si
 def pixel_series_figure(dates: Sequence, *, vv: np.ndarray, vh: np.ndarray, ndvi: np.ndarray,
                         ndvi_true: np.ndarray | None = None, predictions: Mapping[str, np.ndarray] | None = None,
                         s1_dates: Sequence | None = None, title: str = "Pixel", simulated: bool = False,
-                        colors: Mapping[str, str] | None = None) -> go.Figure:
-    """One pixel's series: NDVI on top (observed, true under clouds, predictions), VV/VH (dB) below.
+                        colors: Mapping[str, str] | None = None, stds: Mapping[str, np.ndarray] | None = None,
+                        optical: Sequence[bool] | None = None) -> go.Figure:
+    """One pixel's series: NDVI on top (observed, true under clouds, predictions ±2σ), VV/VH (dB) below.
 
-    ``vv``, ``vh``, ``ndvi`` and each prediction are ``(T,)``; NaN NDVI = cloudy, drawn as grey bands.
+    ``vv``, ``vh``, ``ndvi`` and each prediction are ``(T,)``; NaN NDVI = cloudy (grey bands; dark bands:
+    dates with no optical value anywhere). ``stds``: run name -> (T,) σ (NDVI), drawn as a band
+    prediction ± 2σ in the run's colour (traces "<run> +2σ" and "<run> ±2σ"). ``optical`` (T,) bool
+    (:func:`mcnnseq.flags.optical_dates`, default all True) decides each point's flag
+    (:func:`mcnnseq.flags.point_flags`): every gap-filled point of a run is marked by its flag
+    (:data:`FLAG_SYMBOLS`; trace "<run> filled points", the flag words in ``customdata``); without runs the
+    missing dates are marked on the NDVI axis's floor (trace "missing dates").
     """
+    from mcnnseq.flags import point_flags
+
     x = pd.to_datetime(list(dates))
+    nd = np.asarray(ndvi, dtype=float)
+    opt = np.ones(len(x), dtype=bool) if optical is None else np.asarray(optical, dtype=bool)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.6, 0.4],
                         subplot_titles=("NDVI", "Sentinel-1 backscatter (dB)"))
-    cloudy = ~np.isfinite(np.asarray(ndvi, dtype=float))
-    for d in x[cloudy]:
-        fig.add_vrect(x0=d - pd.Timedelta(days=2), x1=d + pd.Timedelta(days=2), fillcolor="#b0bec5", opacity=0.35,
-                      line_width=0, row=1, col=1, exclude_empty_subplots=False)
+    cloudy = ~np.isfinite(nd)
+    for d, dark in zip(x[cloudy], ~opt[cloudy]):
+        fig.add_vrect(x0=d - pd.Timedelta(days=2), x1=d + pd.Timedelta(days=2),
+                      fillcolor=NO_OPTICAL_BAND if dark else CLOUD_BAND, opacity=0.35, line_width=0, row=1, col=1,
+                      exclude_empty_subplots=False)
     if ndvi_true is not None:
         fig.add_trace(go.Scatter(x=x, y=ndvi_true, name="true NDVI (simulated, under clouds)", mode="lines",
                                  line=dict(color="#888888", dash="dot")), row=1, col=1)
-    fig.add_trace(go.Scatter(x=x, y=ndvi, name="observed NDVI", mode="markers+lines",
-                             line=dict(color=OBSERVED_COLOR), marker=dict(size=6)), row=1, col=1)
+    fig.add_trace(go.Scatter(x=x, y=ndvi, name="observed NDVI", mode="markers+lines", customdata=["observed"] * len(x),
+                             line=dict(color=OBSERVED_COLOR), marker=dict(size=6, symbol=FLAG_SYMBOLS["observed"])),
+                  row=1, col=1)
+    seen: set[str] = set()
     for name, pred in (predictions or {}).items():
-        fig.add_trace(go.Scatter(x=x, y=pred, name=f"{name} prediction", mode="lines",
-                                 line=dict(color=_color(name, colors), width=2)), row=1, col=1)
+        colour = _color(name, colors)
+        pred = np.asarray(pred, dtype=float)
+        std = (stds or {}).get(name)
+        if std is not None:
+            std = np.asarray(std, dtype=float)
+            fig.add_trace(go.Scatter(x=x, y=pred + 2 * std, name=f"{name} +2σ", mode="lines", line=dict(width=0),
+                                     legendgroup=name, showlegend=False, hoverinfo="skip"), row=1, col=1)
+            fig.add_trace(go.Scatter(x=x, y=pred - 2 * std, name=f"{name} ±2σ", mode="lines", line=dict(width=0),
+                                     fill="tonexty", fillcolor=_rgba(colour, 0.18), legendgroup=name,
+                                     hoverinfo="skip"), row=1, col=1)
+        fig.add_trace(go.Scatter(x=x, y=pred, name=f"{name} prediction", mode="lines", legendgroup=name,
+                                 line=dict(color=colour, width=2)), row=1, col=1)
+        flags = point_flags(nd, pred, opt)
+        keep = [i for i, f in enumerate(flags) if f in FLAG_LEGEND]
+        if keep:
+            seen.update(flags[i] for i in keep)
+            fig.add_trace(go.Scatter(x=x[keep], y=pred[keep], name=f"{name} filled points", mode="markers",
+                                     customdata=[flags[i] for i in keep], legendgroup=name, showlegend=False,
+                                     marker=dict(size=9, color=colour, symbol=[FLAG_SYMBOLS[flags[i]] for i in keep],
+                                                 line=dict(width=2, color=colour)),
+                                     hovertemplate="%{y:.3f} (%{customdata})"), row=1, col=1)
+    legend = FLAG_LEGEND
+    if not predictions:  # nothing filled: mark what is missing on each date, on the NDVI axis's floor
+        legend = FLAG_LEGEND_MISSING
+        flags = point_flags(nd, np.zeros(len(x)), opt)
+        keep = [i for i, f in enumerate(flags) if f in FLAG_LEGEND]
+        if keep:
+            seen.update(flags[i] for i in keep)
+            floor = float(np.nanmin(nd)) - 0.05 if np.isfinite(nd).any() else 0.0
+            fig.add_trace(go.Scatter(x=x[keep], y=[floor] * len(keep), name="missing dates", mode="markers",
+                                     customdata=[flags[i] for i in keep], showlegend=False,
+                                     marker=dict(size=9, color="#546e7a", symbol=[FLAG_SYMBOLS[flags[i]] for i in keep],
+                                                 line=dict(width=2, color="#546e7a")),
+                                     hovertemplate="%{customdata}<extra></extra>"), row=1, col=1)
+    for flag in ("cloud_filled", "no_optical_date"):  # legend keys of the point marks
+        if flag in seen:
+            fig.add_trace(go.Scatter(x=[None], y=[None], name=legend[flag], mode="markers",
+                                     marker=dict(size=9, color="#555555", symbol=FLAG_SYMBOLS[flag],
+                                                 line=dict(width=2, color="#555555"))), row=1, col=1)
     rx = pd.to_datetime(list(s1_dates)) if s1_dates is not None else x
     fig.add_trace(go.Scatter(x=rx, y=vv, name="VV", mode="lines+markers", line=dict(color=VV_COLOR),
                              marker=dict(size=4)), row=2, col=1)
@@ -106,6 +165,26 @@ def pixel_series_figure(dates: Sequence, *, vv: np.ndarray, vh: np.ndarray, ndvi
     fig.update_yaxes(title_text="NDVI", row=1, col=1)
     fig.update_yaxes(title_text="σ0 (dB)", row=2, col=1)
     fig.update_layout(title=_title(title, simulated), height=520, **_LAYOUT)
+    return fig
+
+
+def attention_figure(weights: np.ndarray, predicted_dates: Sequence, radar_dates: Sequence, *, title: str,
+                     simulated: bool = False) -> go.Figure:
+    """MCNN-Seq's attention weights of one pixel as a heatmap: row = predicted date, column = radar date
+    (:func:`mcnnseq.attention.attention_weights`, rows sum to 1); with sub-sequences of k radar dates a column
+    is labelled "first … last" date of its sub-sequence."""
+    w = np.asarray(weights, dtype=float)
+    radar = [str(d) for d in radar_dates]
+    if len(radar) != w.shape[1] and w.shape[1] and len(radar) % w.shape[1] == 0:  # sub-sequences of k dates
+        k = len(radar) // w.shape[1]
+        radar = [f"{radar[j * k]} … {radar[j * k + k - 1]}" for j in range(w.shape[1])]
+    fig = go.Figure(go.Heatmap(z=w, x=radar[: w.shape[1]],
+                               y=[str(d) for d in predicted_dates][: w.shape[0]], zmin=0.0,
+                               colorscale="Viridis", colorbar=dict(title="weight"),
+                               hovertemplate="predicted %{y} ← radar %{x}: %{z:.3f}<extra></extra>"))
+    fig.update_xaxes(title_text="radar date (Sentinel-1)", type="category", tickangle=-60, tickfont=dict(size=9))
+    fig.update_yaxes(title_text="predicted date", type="category", autorange="reversed", tickfont=dict(size=9))
+    fig.update_layout(title=_title(title, simulated), height=520, margin=dict(l=10, r=10, t=50, b=10))
     return fig
 
 
@@ -227,12 +306,15 @@ def error_hist_figure(series: Mapping[str, tuple[np.ndarray, np.ndarray]], *, ti
 def crop_profile_figure(profile: pd.DataFrame, radar: pd.DataFrame | None = None, *, title: str,
                         model_profiles: Mapping[str, pd.DataFrame] | None = None,
                         cloudy_dates: Sequence | None = None, simulated: bool = False,
-                        colors: Mapping[str, str] | None = None) -> go.Figure:
+                        colors: Mapping[str, str] | None = None,
+                        model_sigma: Mapping[str, pd.DataFrame] | None = None) -> go.Figure:
     """One crop's mean NDVI ±2σ, observed vs predicted (Figs. 9–11), with VV/VH panels below.
 
     ``profile`` holds one class of ``metrics.class_profiles`` (columns time, obs_mean, obs_lo, obs_hi, …);
     ``model_profiles`` maps further model names to their own such frames; ``radar`` is one class of
-    ``metrics.radar_profiles``. ``cloudy_dates`` are shaded.
+    ``metrics.radar_profiles``. ``cloudy_dates`` are shaded. ``model_sigma``: run name -> rows (time, sigma)
+    of the model's uncertainty (:meth:`mcnnseq.workspace.Workspace.profile_sigma`); such a run's band is
+    pred_mean ± 2σ (traces "<run> +2σ", "<run> ±2σ"), the others' the ±2 SD spread of the pixels.
     """
     rows = 3 if radar is not None else 1
     fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.06,
@@ -254,7 +336,21 @@ def crop_profile_figure(profile: pd.DataFrame, radar: pd.DataFrame | None = None
     band(profile, "obs", "observed", OBSERVED_COLOR, "solid", 1)
     models = dict(model_profiles or {})
     for name, frame in models.items():
-        band(frame, "pred", f"{name} predicted", _color(name, colors), "dash", 1)
+        sigma = (model_sigma or {}).get(name)
+        if sigma is None:
+            band(frame, "pred", f"{name} predicted", _color(name, colors), "dash", 1)
+            continue
+        colour = _color(name, colors)
+        x = pd.to_datetime(frame["time"])
+        s = pd.Series(np.asarray(sigma["sigma"], dtype=float), index=pd.to_datetime(sigma["time"])).reindex(x).to_numpy()
+        m = frame["pred_mean"].to_numpy(float)
+        fig.add_trace(go.Scatter(x=x, y=m + 2 * s, name=f"{name} +2σ", mode="lines", line=dict(width=0),
+                                 legendgroup=name, showlegend=False, hoverinfo="skip"), row=1, col=1)
+        fig.add_trace(go.Scatter(x=x, y=m - 2 * s, name=f"{name} ±2σ", mode="lines", line=dict(width=0),
+                                 fill="tonexty", fillcolor=_rgba(colour, 0.18), legendgroup=name, hoverinfo="skip"),
+                      row=1, col=1)
+        fig.add_trace(go.Scatter(x=x, y=m, mode="lines+markers", name=f"{name} predicted", legendgroup=name,
+                                 line=dict(color=colour, dash="dash")), row=1, col=1)
     if radar is not None:
         x = pd.to_datetime(radar["time"])
         for row, pol, color in ((2, "vv", VV_COLOR), (3, "vh", VH_COLOR)):

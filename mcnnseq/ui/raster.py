@@ -35,11 +35,14 @@ COLORMAPS: dict[str, tuple[tuple[float, tuple[int, int, int]], ...]] = {
               (1.0, (253, 231, 37))),
     # radar backscatter, dark to bright
     "radar": ((0.0, (10, 10, 10)), (1.0, (245, 245, 245))),
+    # uncertainty σ: pale (trust) -> dark purple (doubt)
+    "sigma": ((0.0, (255, 255, 229)), (0.25, (254, 217, 142)), (0.5, (236, 112, 20)), (0.75, (153, 52, 4)),
+              (1.0, (60, 10, 60))),
 }
 
 #: Default display range per kind of value (units of the value: NDVI, NDVI error, R², dB).
 DEFAULT_RANGES: dict[str, tuple[float, float]] = {
-    "ndvi": (0.0, 1.0), "error": (-0.3, 0.3), "score": (0.0, 1.0), "radar": (-25.0, 0.0),
+    "ndvi": (0.0, 1.0), "error": (-0.3, 0.3), "score": (0.0, 1.0), "radar": (-25.0, 0.0), "sigma": (0.0, 0.25),
 }
 
 
