@@ -194,10 +194,16 @@ def test_each_block_is_read_and_decoded_once(scene, tmp_path, monkeypatch):
 
     monkeypatch.setattr(lazy_module, "standardize_cube", counted)
     # worker threads of this process, so that they decode through the counting function
+    products = ("ndvi_pred", "ndvi_filled", "ndvi_std")
     summary = predict_scene(PortableModel.from_model(scene["trained"]), lazy, tmp_path / "once.zarr", workers=1,
-                            processes=False)
+                            processes=False, products=products)
     # vv, vh and the observed NDVI of a block come from one decoding of its raw values, not one each
     assert summary.blocks == 9 and len(calls) == 9
+    # fill_source needs the cube's optical dates first (flags.optical_dates): one more pass, no more
+    calls.clear()
+    flagged = predict_scene(PortableModel.from_model(scene["trained"]), lazy, tmp_path / "flags.zarr", workers=1,
+                            processes=False)
+    assert flagged.blocks == 9 and len(calls) == 18
     out = open_prediction(tmp_path / "once.zarr")
     np.testing.assert_allclose(out["ndvi_filled"].values, predict_cube(scene["trained"], scene["cube"])["ndvi_filled"]
                                .values, rtol=1e-5, atol=1e-6)
