@@ -3,7 +3,8 @@
 Predicting the 200 x 200 x 31 demo scene with the three shipped models takes tens of seconds on a laptop
 CPU (MCNN-Seq's attention decoder dominates); the predictions never change until the models or the
 scene do. ``scripts/build_demo_predictions.py`` writes them to ``assets/predictions/demo_<50|70>.nc``
-(``ndvi_pred`` of each model, quantised to :data:`STEP` = 0.001 NDVI — half a step at most from the
+(``ndvi_pred`` of each model — the shipped MCNN-Seq fusion too, with its ``ndvi_std``, which needs
+the network's variance column —, quantised to :data:`STEP` = 0.001 NDVI — half a step at most from the
 float32 prediction, far below the models' errors of ~0.1 — as compressed int16), together with a
 *signature*:
 
@@ -31,7 +32,7 @@ import xarray as xr
 
 from mcnnseq.datacube import DIMS
 
-FORMAT_VERSION: int = 1
+FORMAT_VERSION: int = 2
 #: Quantisation step of the stored predictions (NDVI units).
 STEP: float = 1e-3
 _FILL = np.int16(-32768)
@@ -67,14 +68,36 @@ def cube_digest(ds: xr.Dataset) -> str:
     return h.hexdigest()
 
 
+def _shipped_names() -> tuple[str, ...]:
+    """Registry names of the shipped demo models: the paper's three, then the default gap-filler (fusion)."""
+    from mcnnseq.experiment import MODEL_ORDER
+    from mcnnseq.models.registry import DEFAULT_GAP_FILLER
+
+    return MODEL_ORDER + (DEFAULT_GAP_FILLER,)
+
+
+def _shipped_models(scenario: str, models_dir: Path | None) -> dict:
+    """``{display name: TrainedModel}``: the shipped radar-only models, and fusion when its file exists."""
+    from mcnnseq.checkpoints import load_checkpoint
+    from mcnnseq.models.registry import DEFAULT_GAP_FILLER
+    from mcnnseq.pretrained import check_simulator_version, demo_model_path, load_demo_models
+
+    models = load_demo_models(scenario, directory=models_dir)
+    path = demo_model_path(scenario, DEFAULT_GAP_FILLER, directory=models_dir)
+    if path.is_file():
+        fusion = load_checkpoint(path)
+        check_simulator_version(fusion, source=path.name)
+        models[fusion.name] = fusion
+    return models
+
+
 def signature(scenario: str, ds: xr.Dataset, *, models_dir: Path | None = None) -> dict:
     """What the stored predictions of ``scenario`` must have been made from (see the module docstring)."""
-    from mcnnseq.experiment import MODEL_ORDER
     from mcnnseq.pretrained import DEMO_SETTINGS, demo_model_path
     from mcnnseq.sim import SIMULATOR_VERSION
 
     files = {}
-    for name in MODEL_ORDER:
+    for name in _shipped_names():
         path = demo_model_path(scenario, name, directory=models_dir)
         files[path.name] = _sha256_file(path) if path.is_file() else None
     return {"format_version": FORMAT_VERSION, "scenario": scenario, "demo_settings": dict(DEMO_SETTINGS),
@@ -85,11 +108,11 @@ def signature(scenario: str, ds: xr.Dataset, *, models_dir: Path | None = None) 
 def build_demo_predictions(scenario: str, *, models_dir: Path | None = None, directory: Path | None = None,
                            progress=None) -> Path:
     """Predict the demo scene of ``scenario`` with the shipped models and write the signed file; return its path."""
-    from mcnnseq.pretrained import demo_experiment_for_models, load_demo_models
+    from mcnnseq.pretrained import demo_experiment_for_models
     from mcnnseq.prediction import predict_multi
 
     exp = demo_experiment_for_models(scenario)
-    models = load_demo_models(scenario, directory=models_dir)
+    models = _shipped_models(scenario, models_dir)
     scene = predict_multi(models, exp.ds, progress=progress)
     ny, nx = exp.ds.sizes["y"], exp.ds.sizes["x"]
     data_vars, encoding = {}, {}
@@ -100,6 +123,13 @@ def build_demo_predictions(scenario: str, *, models_dir: Path | None = None, dir
         data_vars[name] = (DIMS, (codes * STEP).astype(np.float32), {"model": display, "units": "1"})
         encoding[name] = {"dtype": "int16", "scale_factor": STEP, "_FillValue": _FILL, "zlib": True,
                           "complevel": 9, "shuffle": True, "chunksizes": (1, ny, nx)}
+        sigma = getattr(trained, "uncertainty", None) or {}
+        if sigma.get("kind") == "head" and "ndvi_std" in scene[display]:  # a residual σ is recomputed on load
+            std = np.asarray(scene[display]["ndvi_std"].transpose(*DIMS).values)
+            sname = f"std_{trained.model_name}"
+            data_vars[sname] = (DIMS, (np.round(np.clip(std, 0.0, 30.0) / STEP) * STEP).astype(np.float32),
+                                {"model": display, "units": "1", "role": "ndvi_std"})
+            encoding[sname] = dict(encoding[name])
     out = xr.Dataset(data_vars, coords={"time": exp.ds["time"].values, "y": exp.ds["y"].values,
                                         "x": exp.ds["x"].values},
                      attrs={"signature": json.dumps(signature(scenario, exp.ds, models_dir=models_dir),
@@ -145,7 +175,8 @@ def load_demo_predictions(scenario: str, ds: xr.Dataset, *, names: Sequence[str]
             return None
     except (TypeError, ValueError, KeyError):
         return None
-    by_name = {str(stored[v].attrs.get("model")): v for v in stored.data_vars}
+    by_name = {str(stored[v].attrs.get("model")): v for v in stored.data_vars if v.startswith("pred_")}
+    std_of = {str(stored[v].attrs.get("model")): v for v in stored.data_vars if v.startswith("std_")}
     wanted = list(by_name) if names is None else list(names)
     if any(n not in by_name for n in wanted):
         return None
@@ -154,7 +185,9 @@ def load_demo_predictions(scenario: str, ds: xr.Dataset, *, names: Sequence[str]
     out = {}
     for name in wanted:
         pred = np.asarray(stored[by_name[name]].transpose(*DIMS).values, dtype=np.float32)
-        out[name] = _output_dataset(ds, name, pred, fill_gaps(observed, pred))
+        std = (np.asarray(stored[std_of[name]].transpose(*DIMS).values, dtype=np.float32) if name in std_of
+               else None)
+        out[name] = _output_dataset(ds, name, pred, fill_gaps(observed, pred), std=std)
     return out
 
 

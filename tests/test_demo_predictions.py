@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mcnnseq.demo_predictions import STEP, demo_predictions_path, load_demo_predictions
-from mcnnseq.pretrained import ASSETS_DIR, demo_experiment_for_models, load_demo_models
+from mcnnseq.pretrained import ASSETS_DIR, demo_experiment_for_models
 
 
 @pytest.fixture(scope="module")
@@ -18,23 +18,29 @@ def demo():
 
 def test_shipped_files_are_small():
     sizes = [demo_predictions_path(s).stat().st_size for s in ("50%", "70%")]
-    assert max(sizes) < 5e6 and sum(sizes) < 10e6, sizes
+    assert max(sizes) < 7e6 and sum(sizes) < 14e6, sizes  # four models' predictions and fusion's σ each
 
 
 def test_shipped_predictions_match_the_shipped_models(demo, one_torch_thread):
     scene = load_demo_predictions("50%", demo)
     assert scene is not None, ("assets/predictions/demo_50.nc is stale or missing: rebuild it with "
                                "`python scripts/build_demo_predictions.py`")
-    models = load_demo_models("50%")
+    from mcnnseq.demo_predictions import _shipped_models
+    from mcnnseq.prediction import SCENE_PRECISION, call_predict_std
+
+    models = _shipped_models("50%", None)
     assert list(scene) == list(models)
     rng = np.random.default_rng(0)
     iy, ix = rng.integers(0, demo.sizes["y"], 60), rng.integers(0, demo.sizes["x"], 60)
     X = np.stack([demo["vv"].values[:, iy, ix].T, demo["vh"].values[:, iy, ix].T], axis=-1).astype(np.float32)
     observed = np.where(demo["cloud"].values, np.nan, demo["ndvi"].values)
     for name, trained in models.items():
-        live = trained.predict(X)                          # (60, T)
+        live, live_std = call_predict_std(trained, X, observed[:, iy, ix].T.astype(np.float32),
+                                          precision=SCENE_PRECISION)  # (60, T), as the scene was predicted
         stored = scene[name]["ndvi_pred"].values[:, iy, ix].T
         np.testing.assert_allclose(stored, live, atol=STEP / 2 + 1e-5)
+        if trained.uncertainty["kind"] == "head":  # stored; a residual σ is recomputed from the prediction
+            np.testing.assert_allclose(scene[name]["ndvi_std"].values[:, iy, ix].T, live_std, atol=STEP / 2 + 1e-5)
         filled = scene[name]["ndvi_filled"].values
         np.testing.assert_array_equal(filled, np.where(np.isfinite(observed), observed, scene[name]["ndvi_pred"].values))
         assert scene[name].rio.crs == demo.rio.crs and scene[name].attrs["model"] == name
