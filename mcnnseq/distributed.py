@@ -421,16 +421,6 @@ def _finish_store(path: Path, attrs: Mapping) -> None:
         zarr.consolidate_metadata(str(path))
 
 
-def _replace(tmp: Path, path: Path) -> None:
-    if path.exists():
-        old = path.with_name(f".{path.name}.old-{os.getpid()}")
-        path.rename(old)
-        tmp.rename(path)
-        shutil.rmtree(old) if old.is_dir() else old.unlink()
-    else:
-        tmp.rename(path)
-
-
 def predict_scene(model: PortableModel, cube: xr.Dataset, output: str | os.PathLike, *, client=None,
                   workers: int | None = None, scheduler: str | None = None, chunks=None,
                   products: Sequence[str] = PRODUCTS, chunk_pixels: int = CHUNK_PIXELS,
@@ -570,7 +560,9 @@ def predict_scene(model: PortableModel, cube: xr.Dataset, output: str | os.PathL
                                workers=len(addresses))
         _finish_store(tmp, summary.attrs())
         if suffix == ".zarr":
-            _replace(tmp, output)
+            from mcnnseq.io.netcdf import replace_path
+
+            replace_path(tmp, output)
         else:
             _zarr_to_netcdf(tmp, output)
     finally:

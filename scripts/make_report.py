@@ -65,6 +65,12 @@ def _shipped_fusion(scenario: str) -> dict:
     return {model.name: model}
 
 
+def _gap_and_coverage(ev) -> list[str]:
+    """Markdown lines: the by-gap table, then the ±2σ coverage."""
+    return ["By gap length (R² and RMSE over the hidden values):", "", format_gap_table(ev.by_gap, markdown=True),
+            "", *_coverage(ev)]
+
+
 def _coverage(ev) -> list[str]:
     """Markdown lines: each network's share of held-out truths within ±2σ (target 0.95)."""
     if not ev.coverage:
@@ -161,11 +167,7 @@ def main() -> int:
             emit()
             emit(format_crop_table(agreement, markdown=True))
             emit()
-            emit("By gap length (R² and RMSE over the hidden values):")
-            emit()
-            emit(format_gap_table(ev.by_gap, markdown=True))
-            emit()
-            for line in _coverage(ev):
+            for line in _gap_and_coverage(ev):
                 emit(line)
 
     if "real" in args.parts and REAL_CUBE.exists():
@@ -197,11 +199,7 @@ def main() -> int:
             emit()
             emit(format_date_table(ev.per_date, markdown=True))
             emit()
-            emit("By gap length (R² and RMSE over the hidden values):")
-            emit()
-            emit(format_gap_table(ev.by_gap, markdown=True))
-            emit()
-            for line in _coverage(ev):
+            for line in _gap_and_coverage(ev):
                 emit(line)
     elif "real" in args.parts:
         emit(f"(real cube not found at {REAL_CUBE}; section skipped)")

@@ -172,6 +172,17 @@ def _prepare_for_file(ds: xr.Dataset, *, source: str, validate: bool) -> xr.Data
     return roundtrip.encode_dataset(out, extra_vars=extra, cf_added=cf_added)
 
 
+def replace_path(tmp: Path, path: Path) -> None:
+    """Move the finished file or store ``tmp`` to ``path``, replacing what is there (file or folder)."""
+    if path.exists():
+        old = path.with_name(f".{path.name}.old-{os.getpid()}")
+        path.rename(old)
+        tmp.rename(path)
+        shutil.rmtree(old) if old.is_dir() else old.unlink()
+    else:
+        tmp.rename(path)
+
+
 def _temporary_sibling(path: Path) -> Path:
     return path.with_name(f".{path.name}.partial-{os.getpid()}")
 
@@ -209,13 +220,7 @@ def write_zarr(ds: xr.Dataset, path: str | os.PathLike, *, validate: bool = True
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # zarr v3 consolidated-metadata notice
             out.to_zarr(tmp, mode="w", consolidated=False)
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            path.rename(old)
-            tmp.rename(path)
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
-        else:
-            tmp.rename(path)
+        replace_path(tmp, path)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise DatacubeError(f"cannot be written ({exc.strerror or exc})", source=path.name) from exc
