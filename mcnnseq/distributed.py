@@ -23,11 +23,14 @@ How it works:
   process builds the model once (checkpoints through :func:`mcnnseq.checkpoints.load_checkpoint`,
   i.e. ``torch.load(weights_only=True)``: nothing is unpickled) and keeps it for every block.
 * Output: any of ``ndvi_pred``, ``ndvi_filled``, ``ndvi_std``, ``fill_source`` (see
-  :mod:`mcnnseq.prediction`; ``fill_source`` needs the cube's optical dates, one pass over its ``ndvi``
-  before the blocks) with the input's
+  :mod:`mcnnseq.prediction`) with the input's
   dates, grid, CRS (``spatial_ref`` grid mapping) and attributes, written to ``<name>.partial-<pid>``
   and moved into place when complete. ``.nc`` targets are written as Zarr first, then streamed
   into one NetCDF file block by block by this process.
+* ``fill_source`` needs the cube's optical dates (a date with a clear value anywhere): each block
+  writes its codes as if every date had one and returns which dates it saw clear; when the last block is
+  done, the blocks of a date no block saw clear get their cloud-filled codes rewritten as no-optical-date
+  (a pass over the uint8 codes only, skipped when every date was seen clear). The cube is read once.
 * With ``products=("ndvi_filled",)`` only, pixels whose every date is clear need no prediction
   (their filled series is the observed one): they are not predicted, and counted separately.
 """
@@ -277,11 +280,13 @@ class SceneSummary:
 
 def _block_task(vv: np.ndarray, vh: np.ndarray, observed: np.ndarray | None, spec: PortableModel, *,
                 store: str, region: tuple[slice, slice], products: tuple[str, ...], chunk_pixels: int,
-                torch_threads: int | None, source: str, precision: str = SCENE_PRECISION,
-                optical: np.ndarray | None = None) -> np.ndarray:
-    """Predict one block ((T, rows, cols) inputs) and write its region; return the four pixel counts.
+                torch_threads: int | None, source: str, precision: str = SCENE_PRECISION) -> np.ndarray:
+    """Predict one block ((T, rows, cols) inputs) and write its region.
 
-    ``optical`` (T,) bool: the cube's dates with optical observations (for ``fill_source``)."""
+    Returns (4 + T,) int64: the four pixel counts (all, predicted, clear and not predicted, incomplete
+    radar), then 1 for each date with a clear NDVI value in this block (0 without ``ndvi``). Its
+    ``fill_source`` codes treat every date as having optical observations somewhere in the cube; the
+    caller relabels the dates no block saw clear (:func:`_relabel_no_optical`)."""
     import zarr
 
     from mcnnseq.flags import fill_source
@@ -305,10 +310,28 @@ def _block_task(vv: np.ndarray, vh: np.ndarray, observed: np.ndarray | None, spe
         group["ndvi_std"][:, rows, cols] = std
     if "ndvi_filled" in products and observed is not None:
         group["ndvi_filled"][:, rows, cols] = np.where(np.isfinite(observed), observed, pred).astype(np.float32)
-    if "fill_source" in products and observed is not None and optical is not None:
-        group["fill_source"][:, rows, cols] = fill_source(observed, pred, optical)
-    return np.array([radar_ok.size, int((radar_ok & ~skip).sum()), int((skip & radar_ok).sum()),
-                     int((~radar_ok).sum())], dtype=np.int64)
+    clear = np.zeros(vv.shape[0], dtype=bool)
+    if observed is not None:
+        clear = np.isfinite(observed).reshape(observed.shape[0], -1).any(axis=1)
+    if "fill_source" in products and observed is not None:
+        group["fill_source"][:, rows, cols] = fill_source(observed, pred, np.ones(vv.shape[0], dtype=bool))
+    counts = [radar_ok.size, int((radar_ok & ~skip).sum()), int((skip & radar_ok).sum()), int((~radar_ok).sum())]
+    return np.concatenate([np.asarray(counts, dtype=np.int64), clear.astype(np.int64)])
+
+
+def _relabel_no_optical(store: str, region: tuple[slice, slice], dates: Sequence[int]) -> None:
+    """In ``store``'s ``fill_source``, on ``dates`` (no clear value anywhere in the cube) and in ``region``,
+    rewrite cloud-filled codes as no-optical-date (only the uint8 codes are read and written)."""
+    import zarr
+
+    from mcnnseq.flags import CLOUD_FILLED, NO_OPTICAL_DATE
+
+    codes = zarr.open_group(store, mode="r+")["fill_source"]
+    rows, cols = region
+    index = np.asarray(dates, dtype=np.int64)
+    block = codes.get_orthogonal_selection((index, rows, cols))
+    codes.set_orthogonal_selection((index, rows, cols),
+                                   np.where(block == CLOUD_FILLED, NO_OPTICAL_DATE, block).astype(block.dtype))
 
 
 def _read_and_predict_block(payload: bytes, spec: PortableModel, **kwargs) -> np.ndarray:
@@ -479,11 +502,6 @@ def predict_scene(model: PortableModel, cube: xr.Dataset, output: str | os.PathL
             if "cloud" in cube.data_vars else ndvi
 
     zeros = dask.array.zeros(vv.shape, dtype=np.float32, chunks=vv.chunks)
-    optical = None
-    if "fill_source" in products:
-        from mcnnseq.flags import optical_dates
-
-        optical = optical_dates(cube)
     template = _output_dataset(cube, model.label, zeros, zeros if "ndvi_filled" in products else None,
                                std=zeros if "ndvi_std" in products else None,
                                source=zeros.astype(np.uint8) if "fill_source" in products else None)
@@ -522,7 +540,7 @@ def predict_scene(model: PortableModel, cube: xr.Dataset, output: str | os.PathL
                                    allow_other_workers=False, pure=False) for a in addresses]
             client.gather(loads)
             t0 = time.perf_counter()
-            futures, sizes = [], []
+            futures, sizes, regions = [], [], []
             for i in range(len(vv.chunks[1])):
                 for j in range(len(vv.chunks[2])):
                     region = (slice(int(ystarts[i]), int(ystarts[i + 1])), slice(int(xstarts[j]), int(xstarts[j + 1])))
@@ -531,20 +549,29 @@ def predict_scene(model: PortableModel, cube: xr.Dataset, output: str | os.PathL
                     futures.append(client.submit(_read_and_predict_block, _block_payload(parts), spec, pure=False,
                                                  store=str(tmp), region=region, products=products,
                                                  chunk_pixels=int(chunk_pixels), torch_threads=torch_threads,
-                                                 source=source, precision=precision, optical=optical))
+                                                 source=source, precision=precision))
                     sizes.append(vv.chunks[1][i] * vv.chunks[2][j])
+                    regions.append(region)
             tasks = futures
             index = {f.key: k for k, f in enumerate(futures)}
             from distributed import as_completed
 
             counts = np.zeros(4, dtype=np.int64)
+            seen_clear = np.zeros(vv.shape[0], dtype=bool)
             done = 0
             try:
                 for fut in as_completed(futures, loop=client.loop):
-                    counts += fut.result()
+                    result = fut.result()
+                    counts += result[:4]
+                    seen_clear |= result[4:].astype(bool)
                     done += sizes[index[fut.key]]
                     if progress is not None:
                         progress(done, total)
+                no_optical = [int(t) for t in np.flatnonzero(~seen_clear)]
+                if "fill_source" in products and no_optical:
+                    futures = [client.submit(_relabel_no_optical, str(tmp), region, no_optical, pure=False)
+                               for region in regions]
+                    client.gather(futures)
             except BaseException:
                 # a cancelled task that already runs goes on to its end and writes its region: wait for
                 # those before the partial store is removed, or a late write recreates its folders

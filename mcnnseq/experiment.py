@@ -38,7 +38,7 @@ from mcnnseq.datacube import reference_ndvi, validate_cube
 from mcnnseq.defaults import PAPER_SCENARIOS
 from mcnnseq.errors import DatacubeError
 from mcnnseq.gaps import GAP_LENGTHS, days_bucket_index, days_labels, make_gaps
-from mcnnseq.prediction import call_predict, uses_ndvi
+from mcnnseq.prediction import call_predict, call_predict_std, has_std, uses_ndvi
 from mcnnseq.sampling import (PROTOCOLS, SampleReport, Split, inherit_split, pixel_series, sample_pixels,
                               split_samples, with_split)
 
@@ -281,33 +281,63 @@ class Evaluation:
         return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
 
 
-def _predict_copies(model, X: np.ndarray, rows: np.ndarray, ndvi: np.ndarray, chunk: int = COPY_CHUNK) -> np.ndarray:
-    """``call_predict`` on ``X[rows]`` with ``ndvi`` (m, T) given per copy, ``chunk`` copies at a time."""
-    out = np.empty(ndvi.shape, dtype=np.float32)
+def _predict_copies(model, X: np.ndarray, rows: np.ndarray, ndvi: np.ndarray,
+                    chunk: int = COPY_CHUNK) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(mean, σ)`` of ``X[rows]`` with ``ndvi`` (m, T) given per copy, ``chunk`` copies at a time (σ: None
+    without a σ model)."""
+    mean = np.empty(ndvi.shape, dtype=np.float32)
+    std = np.empty(ndvi.shape, dtype=np.float32) if has_std(model) else None
     for start in range(0, rows.size, chunk):
         sl = slice(start, start + chunk)
-        out[sl] = np.asarray(call_predict(model, X[rows[sl]], ndvi[sl]), dtype=np.float32)
-    return out
+        m, s = call_predict_std(model, X[rows[sl]], ndvi[sl])
+        mean[sl] = m
+        if std is not None:
+            std[sl] = s
+    return mean, std
 
 
-def leave_one_date_out(model, X: np.ndarray, observed: np.ndarray, *, chunk: int = COPY_CHUNK) -> np.ndarray:
-    """``(n, T)`` predictions of a model that uses the NDVI, each observed entry predicted without itself.
+def held_out_predictions(model, X: np.ndarray, observed: np.ndarray, *,
+                         chunk: int = COPY_CHUNK) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(mean, σ)`` (n, T) as :func:`evaluate` scores the test pixels (σ: None without a σ model).
 
-    ``X`` (n, T, 2) dB, ``observed`` (n, T) NDVI (NaN where missing). Entry (i, t) observed: predicted
-    from pixel i's observations with date t hidden; entry not observed: predicted from all of them.
-    The copies are predicted in batches of ``chunk``.
+    ``X`` (n, T, 2) dB, ``observed`` (n, T) NDVI (NaN where missing). A model that uses the NDVI is
+    predicted **leave-one-date-out**: entry (i, t) observed is predicted from pixel i's observations
+    with date t hidden; an entry not observed, from all of them. The copies are predicted in batches of
+    ``chunk``, mean and σ from the same forward pass. Radar-only models: one prediction of ``X``.
     """
     obs = np.asarray(observed, dtype=np.float32)
-    base = np.asarray(call_predict(model, X, obs), dtype=np.float32)
+    mean, std = call_predict_std(model, X, obs)
+    mean = np.array(mean, dtype=np.float32)
+    std = None if std is None else np.array(std, dtype=np.float32)
+    if not uses_ndvi(model):
+        return mean, std
     pix, date = np.nonzero(np.isfinite(obs))
-    out = base.copy()
     for start in range(0, pix.size, chunk):
         p, d = pix[start:start + chunk], date[start:start + chunk]
         gapped = obs[p].copy()
         gapped[np.arange(p.size), d] = np.nan
-        pred = np.asarray(call_predict(model, X[p], gapped), dtype=np.float32)
-        out[p, d] = pred[np.arange(p.size), d]
-    return out
+        m, s = call_predict_std(model, X[p], gapped)
+        mean[p, d] = m[np.arange(p.size), d]
+        if std is not None:
+            std[p, d] = s[np.arange(p.size), d]
+    return mean, std
+
+
+def leave_one_date_out(model, X: np.ndarray, observed: np.ndarray, *, chunk: int = COPY_CHUNK) -> np.ndarray:
+    """``(n, T)`` predictions of a model that uses the NDVI, each observed entry predicted without itself
+    (the mean of :func:`held_out_predictions`)."""
+    return held_out_predictions(model, X, observed, chunk=chunk)[0]
+
+
+def gap_predictions(model, X: np.ndarray, observed: np.ndarray, gaps, held_out: tuple[np.ndarray, np.ndarray | None],
+                    *, chunk: int = COPY_CHUNK) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(mean, σ)`` (len(gaps), T) of each artificially gapped copy (:class:`mcnnseq.gaps.Gaps`): a model
+    that uses the NDVI predicts from the gapped series; a radar-only one's ``held_out`` (the output of
+    :func:`held_out_predictions`) is reused, row by copy."""
+    if uses_ndvi(model):
+        return _predict_copies(model, X, gaps.pixel, gaps.apply(np.asarray(observed, dtype=np.float32)), chunk)
+    mean, std = held_out
+    return mean[gaps.pixel], None if std is None else std[gaps.pixel]
 
 
 def evaluate(models: Mapping[str, object], exp: Experiment, *, k_values: Iterable[int] = GAP_LENGTHS,
@@ -320,7 +350,7 @@ def evaluate(models: Mapping[str, object], exp: Experiment, *, k_values: Iterabl
     saved without a σ model gets one fitted on the experiment's validation pixels first.
     """
     from mcnnseq.metrics import compare_models, scores_by_group
-    from mcnnseq.uncertainty import coverage_2sigma, ensure_uncertainty
+    from mcnnseq.uncertainty import coverage_from_predictions, ensure_uncertainty
 
     if not models:
         raise ValueError("no model to evaluate")
@@ -331,32 +361,29 @@ def evaluate(models: Mapping[str, object], exp: Experiment, *, k_values: Iterabl
     if X.shape[0] == 0:
         raise DatacubeError("the test set is empty", source=exp.source)
     obs = exp.test_observed()
-    preds = {}
-    for name, m in models.items():
-        if uses_ndvi(m):
-            preds[name] = leave_one_date_out(m, X, obs)
-        else:
-            preds[name] = np.asarray(call_predict(m, X), dtype=np.float32)
+    # one pass per model gives the mean and σ the tables and the coverage both use
+    held_out = {name: held_out_predictions(m, X, obs) for name, m in models.items()}
+    preds = {name: mean for name, (mean, _) in held_out.items()}
     table = compare_models(preds, Y, exp.dates, min_n=MIN_SCORED)
 
     k_values = [int(k) for k in k_values]
-    gaps = make_gaps(obs, k_values=k_values, seed=exp.split.seed if gap_seed is None else gap_seed)
+    seed = exp.split.seed if gap_seed is None else gap_seed
+    gaps = make_gaps(obs, k_values=k_values, seed=seed)
     hidden = gaps.mask()
     truth = gaps.hidden(Y)
     ks = np.where(hidden, gaps.k[:, None], 0)
     buckets = np.where(hidden, days_bucket_index(gaps.days_since_clear(obs, exp.dates)), -1)
     labels = days_labels()
-    gap_rows, day_rows = [], []
+    gap_rows, day_rows, coverage = [], [], {}
     for name, m in models.items():
-        if uses_ndvi(m):
-            pred = _predict_copies(m, X, gaps.pixel, gaps.apply(obs))
-        else:
-            pred = preds[name][gaps.pixel]
+        pred, pred_std = gap_predictions(m, X, obs, gaps, held_out[name])
         gap_rows.append(scores_by_group(truth, pred, ks, order=k_values, min_n=MIN_SCORED, column="k")
                         .assign(model=name))
         by_bucket = scores_by_group(truth, pred, buckets, order=range(len(labels)), min_n=MIN_SCORED,
                                     column="bucket")
         day_rows.append(by_bucket.assign(model=name, bucket=[labels[i] for i in by_bucket["bucket"]]))
+        if held_out[name][1] is not None:
+            coverage[name] = coverage_from_predictions(Y, held_out[name], gaps, (pred, pred_std), k_values=k_values)
     by_gap = pd.concat(gap_rows, ignore_index=True)[["model", "k", "r2", "rmse", "n"]]
     by_days = pd.concat(day_rows, ignore_index=True)[["model", "bucket", "r2", "rmse", "n"]]
     by_days["bucket"] = pd.Categorical(by_days["bucket"], categories=labels, ordered=True)
@@ -368,9 +395,6 @@ def evaluate(models: Mapping[str, object], exp: Experiment, *, k_values: Iterabl
             i += 1
             mid = f"{base_id}_{i}"
         ids[name] = mid
-    seed = exp.split.seed if gap_seed is None else gap_seed
-    coverage = {name: cov for name, m in models.items()
-                if (cov := coverage_2sigma(m, X, Y, obs, seed=seed, k_values=k_values)) is not None}
     return Evaluation(per_date=table, predictions=preds, truth=Y, by_gap=by_gap, by_days=by_days,
                       split=exp.split.sizes(), protocol=exp.protocol, ids=ids, samples=exp.samples,
                       split_kind=exp.split.kind, block_size=exp.split.block_size, seed=int(exp.split.seed),

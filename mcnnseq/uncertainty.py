@@ -222,7 +222,8 @@ def _covered(truth: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray
 
 def coverage_2sigma(model, X: np.ndarray, Y: np.ndarray, observed: np.ndarray, *,
                     seed: int = 0, k_values=GAP_LENGTHS, chunk: int = 16_384) -> dict | None:
-    """Share of held-out truths inside ±2σ on test pixels.
+    """Share of held-out truths inside ±2σ on test pixels (what :func:`mcnnseq.experiment.evaluate`
+    reports, which computes it from the predictions it scores: :func:`coverage_from_predictions`).
 
     Returns ``{"test", "gaps", "gap": {k: share}, "n_test", "n_gaps", "mean_std_gaps"}``.
 
@@ -232,32 +233,27 @@ def coverage_2sigma(model, X: np.ndarray, Y: np.ndarray, observed: np.ndarray, *
     :func:`mcnnseq.gaps.make_gaps` with ``seed`` (the evaluation's gaps), and per gap length. None when
     the model has no σ.
     """
+    from mcnnseq.experiment import gap_predictions, held_out_predictions
+
     if not has_std(model):
         return None
     obs = np.asarray(observed, dtype=np.float32)
-    mean, std = call_predict_std(model, X, obs)
-    if uses_ndvi(model):                       # leave-one-date-out on the observed entries
-        pix, date = np.nonzero(np.isfinite(obs))
-        for start in range(0, pix.size, chunk):
-            p, d = pix[start:start + chunk], date[start:start + chunk]
-            gapped = obs[p].copy()
-            gapped[np.arange(p.size), d] = np.nan
-            m, s = call_predict_std(model, X[p], gapped)
-            mean[p, d] = m[np.arange(p.size), d]
-            std[p, d] = s[np.arange(p.size), d]
-    test = _covered(Y, mean, std)
+    held_out = held_out_predictions(model, X, obs, chunk=chunk)
     gaps = make_gaps(obs, k_values=k_values, seed=seed)
+    return coverage_from_predictions(Y, held_out, gaps, gap_predictions(model, X, obs, gaps, held_out, chunk=chunk),
+                                     k_values=k_values)
+
+
+def coverage_from_predictions(Y: np.ndarray, held_out: tuple[np.ndarray, np.ndarray], gaps,
+                              gapped: tuple[np.ndarray, np.ndarray], *, k_values=GAP_LENGTHS) -> dict:
+    """:func:`coverage_2sigma`'s figures from predictions already made: ``held_out`` (mean, σ) (n, T) of the
+    test pixels as evaluated, ``gapped`` (mean, σ) (len(gaps), T) of the copies of ``gaps``
+    (:class:`mcnnseq.gaps.Gaps`), ``Y`` (n, T) the truths."""
+    mean, std = held_out
+    gm, gs = gapped
+    test = _covered(Y, mean, std)
     hidden = gaps.mask()
     truth = gaps.hidden(Y)
-    if uses_ndvi(model):
-        gm = np.empty(hidden.shape, np.float32)
-        gs = np.empty(hidden.shape, np.float32)
-        gapped = gaps.apply(obs)
-        for start in range(0, len(gaps), chunk):
-            sl = slice(start, start + chunk)
-            gm[sl], gs[sl] = call_predict_std(model, X[gaps.pixel[sl]], gapped[sl])
-    else:
-        gm, gs = mean[gaps.pixel], std[gaps.pixel]
     by_k, all_gaps = {}, []
     for k in k_values:
         rows = gaps.k == int(k)

@@ -11,6 +11,7 @@ import xarray as xr
 
 from conftest import make_tiny_cube
 from mcnnseq.errors import CheckpointError, ClusterError, DatacubeError, ModelConfigError
+from mcnnseq.flags import CLOUD_FILLED, NO_OPTICAL_DATE
 from mcnnseq.io import open_cube, write_zarr
 from mcnnseq.distributed import (PortableModel, cluster_client, models_built_here, open_prediction,
                                  predict_scene)
@@ -199,11 +200,19 @@ def test_each_block_is_read_and_decoded_once(scene, tmp_path, monkeypatch):
                             processes=False, products=products)
     # vv, vh and the observed NDVI of a block come from one decoding of its raw values, not one each
     assert summary.blocks == 9 and len(calls) == 9
-    # fill_source needs the cube's optical dates first (flags.optical_dates): one more pass, no more
+    # fill_source needs the cube's optical dates: the blocks report them, no second read of the cube. A
+    # date with no clear value anywhere gets its codes rewritten as no-optical-date after the blocks.
+    dark = scene["cube"].copy(deep=True)
+    dark["ndvi"].values[1] = np.nan
+    dark["cloud"].values[1] = True
+    dark_lazy = open_cube(write_zarr(dark, tmp_path / "dark.zarr"), chunks=7)
     calls.clear()
-    flagged = predict_scene(PortableModel.from_model(scene["trained"]), lazy, tmp_path / "flags.zarr", workers=1,
-                            processes=False)
-    assert flagged.blocks == 9 and len(calls) == 18
+    flagged = predict_scene(PortableModel.from_model(scene["trained"]), dark_lazy, tmp_path / "flags.zarr",
+                            workers=1, processes=False)
+    assert flagged.blocks == 9 and len(calls) == 9
+    codes = open_prediction(tmp_path / "flags.zarr")["fill_source"].values
+    np.testing.assert_array_equal(codes, predict_cube(scene["trained"], dark)["fill_source"].values)
+    assert (codes[1] == NO_OPTICAL_DATE).sum() == 359 and (codes[0] == CLOUD_FILLED).any()
     out = open_prediction(tmp_path / "once.zarr")
     np.testing.assert_allclose(out["ndvi_filled"].values, predict_cube(scene["trained"], scene["cube"])["ndvi_filled"]
                                .values, rtol=1e-5, atol=1e-6)

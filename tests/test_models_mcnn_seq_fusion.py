@@ -153,3 +153,27 @@ def test_prediction_of_a_hidden_date_does_not_depend_on_its_value(fusion_run):
     mean, std = trained.predict_with_std(X, ndvi=obs)
     assert mean.shape == std.shape == obs.shape and (std > 0).all()
     assert np.allclose(trained.predict(X, ndvi=obs, precision="fp32"), mean, atol=1e-5)
+
+
+def test_evaluation_predicts_each_copy_once_for_its_scores_and_its_coverage(fusion_run, monkeypatch):
+    from mcnnseq.experiment import evaluate
+    from mcnnseq.gaps import make_gaps
+    from mcnnseq.uncertainty import coverage_2sigma
+
+    exp, _, trained = fusion_run
+    X, Y = exp.test_arrays()
+    obs = exp.test_observed()
+    expected = coverage_2sigma(trained, X, Y, obs, seed=exp.split.seed)
+    rows = []
+    real = type(trained).predict_with_std
+
+    def counted(self, X, *args, **kwargs):
+        rows.append(X.shape[0])
+        return real(self, X, *args, **kwargs)
+
+    monkeypatch.setattr(type(trained), "predict_with_std", counted)
+    monkeypatch.setattr(type(trained), "predict", lambda *a, **k: pytest.fail("predicted without σ"))
+    ev = evaluate({"fusion": trained}, exp)
+    assert ev.coverage["fusion"] == expected
+    # the pixels once, one copy per observed entry (leave-one-date-out), one per artificial gap: no second pass
+    assert sum(rows) == X.shape[0] + int(np.isfinite(obs).sum()) + len(make_gaps(obs, seed=exp.split.seed))
