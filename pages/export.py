@@ -8,6 +8,10 @@ import streamlit as st
 
 from mcnnseq.ui import exports, page, runs
 
+#: The prediction variables offered as GeoTIFFs: (variable, label, widget-key tag).
+GEOTIFF_LAYERS = (("ndvi_pred", "predicted", "pred"), ("ndvi_filled", "gap-filled", "fill"), ("ndvi_std", "σ", "std"),
+                  ("fill_source", "fill source", "source"))
+
 ws, cube = page.start("Export")
 ds = cube.ds
 stem = cube.file_stem
@@ -75,26 +79,13 @@ for r in compared:
                  lambda p=pred, n=r.name: exports.netcdf_bytes(p, name=exports.file_name(stem, n, suffix=".nc"),
                                                                validate=False),
                  exports.file_name(stem, r.name, "ndvi", suffix=".nc"), "application/x-netcdf", f"export_pred_nc_{s}")
-    with c[1]:
-        download(f"{r.name}: predicted GeoTIFF", lambda p=pred: exports.geotiff_bytes(p["ndvi_pred"], name="p.tif"),
-                 exports.file_name(stem, r.name, "ndvi_pred", suffix=".tif"), "image/tiff", f"export_pred_tif_{s}")
-    with c[2]:
-        if "ndvi_filled" in pred:
-            download(f"{r.name}: gap-filled GeoTIFF",
-                     lambda p=pred: exports.geotiff_bytes(p["ndvi_filled"], name="f.tif"),
-                     exports.file_name(stem, r.name, "ndvi_filled", suffix=".tif"), "image/tiff",
-                     f"export_fill_tif_{s}")
-    c = st.columns(3)
-    with c[1]:
-        if "ndvi_std" in pred:
-            download(f"{r.name}: σ GeoTIFF", lambda p=pred: exports.geotiff_bytes(p["ndvi_std"], name="s.tif"),
-                     exports.file_name(stem, r.name, "ndvi_std", suffix=".tif"), "image/tiff", f"export_std_tif_{s}")
-    with c[2]:
-        if "fill_source" in pred:
-            download(f"{r.name}: fill source GeoTIFF",
-                     lambda p=pred: exports.geotiff_bytes(p["fill_source"], name="src.tif"),
-                     exports.file_name(stem, r.name, "fill_source", suffix=".tif"), "image/tiff",
-                     f"export_source_tif_{s}")
+    # predicted and gap-filled beside the NetCDF, σ and fill source on a second row
+    for col, (var, label, tag) in zip([c[1], c[2], *st.columns(3)[1:]], GEOTIFF_LAYERS):
+        if var in pred:
+            with col:
+                download(f"{r.name}: {label} GeoTIFF",
+                         lambda p=pred, v=var: exports.geotiff_bytes(p[v], name=f"{v}.tif"),
+                         exports.file_name(stem, r.name, var, suffix=".tif"), "image/tiff", f"export_{tag}_tif_{s}")
 
 st.subheader("Metrics and profiles (CSV)")
 c = st.columns(3)

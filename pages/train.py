@@ -44,12 +44,9 @@ job = runs.job()
 
 @st.fragment(run_every=1.0)
 def _live() -> None:
-    j = runs.job()
+    j = runs.running_job_progress()
     if j is None:
         return
-    if not j.running:
-        st.rerun()  # the whole app: the finished job's models become runs
-    st.progress(j.progress, text=j.progress_text())
     hist = j.history()
     if len(hist):
         st.plotly_chart(plots.training_curves(hist, title=f"Training curves — {j.label}"), width="stretch",

@@ -99,7 +99,7 @@ def load_cube(name: str, seed: int = 0):
         yt, yv = yt.copy(), yv.copy()
         yt[rng.random(yt.shape) < 0.5] = np.nan
         yv[rng.random(yv.shape) < 0.5] = np.nan
-    elif name not in ("real", "real_rp"):
+    elif name not in ("real", "real_rp", "real_every2"):
         raise SystemExit(f"unknown cube {name!r}; known: {', '.join(CUBES)}")
     return exp, (xt, yt), (xv, yv)
 

@@ -34,7 +34,7 @@ def test_find_roles_explicit_names_are_checked():
     assert find_roles(["copol"], explicit={"vv": "copol"}) == {"vv": "copol"}
     with pytest.raises(DatacubeError, match="no variable 'copol'"):
         find_roles(["VV"], explicit={"vv": "copol"}, source="f.nc")
-    with pytest.raises(ValueError, match="unknown role"):
+    with pytest.raises(ValueError, match="unknown variable role"):
         find_roles(["VV"], explicit={"temperature": "VV"})
 
 

@@ -89,12 +89,24 @@ def find_roles(names: Iterable[str], *, source: str | None = None,
         else:
             raise DatacubeError(f"several variables could be '{role}': {', '.join(candidates)}; "
                                 f"choose one with names={{'{role}': '…'}}", source=source)
+    return apply_explicit_names(roles, explicit, roles_known=VARIABLE_ALIASES, found=names, kind="variable",
+                                source=source)
+
+
+def apply_explicit_names(roles: dict[str, str], explicit: Mapping[str, str], *, roles_known: Iterable[str],
+                         found: Iterable[str], kind: str, source: str | None) -> dict[str, str]:
+    """``roles`` with the user's ``names=`` choices (role -> name) set over the detected ones.
+
+    ``kind`` ("variable", "column") words the errors: :class:`ValueError` for a role not in ``roles_known``,
+    :class:`DatacubeError` (naming ``source``) for a name not among ``found``.
+    """
+    roles_known, found = list(roles_known), list(found)
     for role, name in explicit.items():
-        if role not in VARIABLE_ALIASES:
-            raise ValueError(f"names: unknown role {role!r}; roles are {', '.join(VARIABLE_ALIASES)}")
-        if name not in names:
-            raise DatacubeError(f"names={{'{role}': '{name}'}} but there is no variable '{name}' "
-                                f"(found: {', '.join(names) or 'none'})", source=source)
+        if role not in roles_known:
+            raise ValueError(f"names: unknown {kind} role {role!r}; roles are {', '.join(roles_known)}")
+        if name not in found:
+            raise DatacubeError(f"names={{'{role}': '{name}'}} but there is no {kind} '{name}' "
+                                f"(found: {', '.join(found) or 'none'})", source=source)
         roles[role] = name
     return roles
 

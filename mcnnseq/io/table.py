@@ -37,7 +37,7 @@ from mcnnseq.datacube import (DB_RANGE, DIMS, NDVI_RANGE, POINTS_LAYOUT, crop_cl
                               validate_cube)
 from mcnnseq.errors import DatacubeError
 from mcnnseq.io import decode
-from mcnnseq.io.aliases import VARIABLE_ALIASES, normalize_name
+from mcnnseq.io.aliases import VARIABLE_ALIASES, apply_explicit_names, normalize_name
 from mcnnseq.io.pairing import describe_pairing, pair_dates
 from mcnnseq.io.standardize import DEFAULT_MAX_PIXELS, check_options, check_size
 
@@ -216,14 +216,8 @@ def find_columns(columns: Sequence[str], *, source: str | None = None,
                                 f"names={{'{role}': '…'}}", source=source)
         roles[role] = pick
         taken.add(pick)
-    for role, col in explicit.items():
-        if role not in COLUMN_ALIASES:
-            raise ValueError(f"names: unknown column role {role!r}; roles are {', '.join(COLUMN_ALIASES)}")
-        if col not in columns:
-            raise DatacubeError(f"names={{'{role}': '{col}'}} but there is no column '{col}' (columns: "
-                                f"{', '.join(columns)})", source=source)
-        roles[role] = col
-    return roles
+    return apply_explicit_names(roles, explicit, roles_known=COLUMN_ALIASES, found=columns, kind="column",
+                                source=source)
 
 
 def _require(roles: Mapping[str, str], table: _Table) -> None:

@@ -90,9 +90,14 @@ class OfflineMap(folium.Map):
 
 def new_map(geom: GridGeometry, *, tiles: bool = False) -> OfflineMap:
     """An offline map fitted to the cube ``geom``; ``tiles=True`` adds OpenStreetMap (needs internet)."""
-    warp = mercator_warp(geom)
-    (south, west), (north, east) = warp.bounds
-    m = OfflineMap(location=[(south + north) / 2, (west + east) / 2], zoom_start=14, tiles=None,
+    return _fitted_map(mercator_warp(geom).bounds, zoom_start=14, tiles=tiles)
+
+
+def _fitted_map(bounds, *, zoom_start: int, tiles: bool) -> OfflineMap:
+    """An offline map fitted to ``bounds`` ((south, west), (north, east)) in degrees, with the pointer's
+    coordinates; ``tiles=True`` adds OpenStreetMap (needs internet)."""
+    (south, west), (north, east) = bounds
+    m = OfflineMap(location=[(south + north) / 2, (west + east) / 2], zoom_start=zoom_start, tiles=None,
                    control_scale=True, asset_base=_asset_base_url(), zoom_snap=0.25, zoom_delta=0.5)
     if tiles:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online only)").add_to(m)
@@ -214,16 +219,7 @@ def show_pixel_map(m: folium.Map, geom: GridGeometry, *, row_key: str, col_key: 
 
 def new_points_map(places: PointPlaces, *, tiles: bool = False) -> OfflineMap:
     """An offline map fitted to the points of a parcel/point table (no raster: each point is a marker)."""
-    (south, west), (north, east) = places.bounds
-    m = OfflineMap(location=[(south + north) / 2, (west + east) / 2], zoom_start=12, tiles=None,
-                   control_scale=True, asset_base=_asset_base_url(), zoom_snap=0.25, zoom_delta=0.5)
-    if tiles:
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online only)").add_to(m)
-    m.fit_bounds([[south, west], [north, east]])
-    fmt = "function(num) {return L.Util.formatNum(num, 5) + '°';};"
-    OfflineMousePosition(position="bottomleft", separator=", ", empty_string="pointer: lat, lon", prefix="lat, lon",
-                         lat_formatter=fmt, lng_formatter=fmt, asset_base=_plugin_base_url()).add_to(m)
-    return m
+    return _fitted_map(places.bounds, zoom_start=12, tiles=tiles)
 
 
 def add_points(m: folium.Map, places: PointPlaces, values: np.ndarray, *, name: str, cmap: str = "ndvi",

@@ -34,6 +34,18 @@ def job() -> TrainingJob | None:
     return st.session_state.get(K_JOB)
 
 
+def running_job_progress() -> TrainingJob | None:
+    """Inside a fragment that refreshes itself: draw the running job's progress bar and return the job;
+    None (nothing drawn) without a job. A finished job reruns the whole app (its models become runs)."""
+    j = job()
+    if j is None:
+        return None
+    if not j.running:
+        st.rerun()
+    st.progress(j.progress, text=j.progress_text())
+    return j
+
+
 def start_training(ws: Workspace, configs: Sequence, *, preset: str, label: str) -> TrainingJob:
     """Train ``configs`` (one ``TrainConfig`` per model) on the shown cube's experiment, in a thread."""
     new = TrainingJob(experiment=ws.experiment(), configs=list(configs), cube_key=ws.cube.key, label=label,

@@ -53,10 +53,5 @@ def draw(ws: Workspace) -> None:
 @st.fragment(run_every=1.0)
 def _training_status() -> None:
     """The training progress, refreshed every second (the same text as the Train page's bar)."""
-    j = runs.job()
-    if j is None:
-        return
-    if not j.running:
-        st.rerun()  # the whole app: the finished job's models become runs
-    st.progress(j.progress, text=j.progress_text())
-    st.caption("See the Train page for the curves and the stop button.")
+    if runs.running_job_progress() is not None:
+        st.caption("See the Train page for the curves and the stop button.")
