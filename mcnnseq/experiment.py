@@ -341,13 +341,19 @@ def gap_predictions(model, X: np.ndarray, observed: np.ndarray, gaps, held_out: 
 
 
 def evaluate(models: Mapping[str, object], exp: Experiment, *, k_values: Iterable[int] = GAP_LENGTHS,
-             gap_seed: int | None = None) -> Evaluation:
+             gap_seed: int | None = None,
+             precomputed: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> Evaluation:
     """Score each model (anything with ``predict``; see :mod:`mcnnseq.prediction`) on the test pixels.
 
     Per date (Table 4 form) and by artificial gap (module docstring). The gaps are seeded with
     ``gap_seed`` (default: the split's seed), so the same experiment gives the same numbers.
     Networks also get their ±2σ coverage (:func:`mcnnseq.uncertainty.coverage_2sigma`); a checkpoint
     saved without a σ model gets one fitted on the experiment's validation pixels first.
+
+    ``precomputed``: ``{name: (held_out (n_test, T), gapped (len(gaps), T))}`` — a model's predictions
+    made earlier exactly as :func:`held_out_predictions` and :func:`gap_predictions` make them on these
+    test pixels and gaps (e.g. the shipped demo's, :mod:`mcnnseq.demo_scores`): that model is not run
+    (and gets no coverage: the stored predictions have no σ).
     """
     from mcnnseq.metrics import compare_models, scores_by_group
     from mcnnseq.uncertainty import coverage_from_predictions, ensure_uncertainty
@@ -361,14 +367,19 @@ def evaluate(models: Mapping[str, object], exp: Experiment, *, k_values: Iterabl
     if X.shape[0] == 0:
         raise DatacubeError("the test set is empty", source=exp.source)
     obs = exp.test_observed()
-    # one pass per model gives the mean and σ the tables and the coverage both use
-    held_out = {name: held_out_predictions(m, X, obs) for name, m in models.items()}
-    preds = {name: mean for name, (mean, _) in held_out.items()}
-    table = compare_models(preds, Y, exp.dates, min_n=MIN_SCORED)
-
     k_values = [int(k) for k in k_values]
     seed = exp.split.seed if gap_seed is None else gap_seed
     gaps = make_gaps(obs, k_values=k_values, seed=seed)
+    precomputed = dict(precomputed or {})
+    for name, (held, gapped) in precomputed.items():
+        if np.shape(held) != Y.shape or np.shape(gapped) != (len(gaps), Y.shape[1]):
+            raise ValueError(f"precomputed predictions of {name!r} do not fit these test pixels and gaps")
+    # one pass per model gives the mean and σ the tables and the coverage both use
+    held_out = {name: (precomputed[name][0], None) if name in precomputed else held_out_predictions(m, X, obs)
+                for name, m in models.items()}
+    preds = {name: mean for name, (mean, _) in held_out.items()}
+    table = compare_models(preds, Y, exp.dates, min_n=MIN_SCORED)
+
     hidden = gaps.mask()
     truth = gaps.hidden(Y)
     ks = np.where(hidden, gaps.k[:, None], 0)
@@ -376,7 +387,8 @@ def evaluate(models: Mapping[str, object], exp: Experiment, *, k_values: Iterabl
     labels = days_labels()
     gap_rows, day_rows, coverage = [], [], {}
     for name, m in models.items():
-        pred, pred_std = gap_predictions(m, X, obs, gaps, held_out[name])
+        pred, pred_std = ((precomputed[name][1], None) if name in precomputed
+                          else gap_predictions(m, X, obs, gaps, held_out[name]))
         gap_rows.append(scores_by_group(truth, pred, ks, order=k_values, min_n=MIN_SCORED, column="k")
                         .assign(model=name))
         by_bucket = scores_by_group(truth, pred, buckets, order=range(len(labels)), min_n=MIN_SCORED,

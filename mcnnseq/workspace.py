@@ -62,6 +62,9 @@ CHUNK_PIXELS: int = 8192
 
 #: ``precomputed(cube, run)`` -> whole-scene prediction dataset, or None (see the module docstring).
 PrecomputedPredictions = Callable[["Cube", "Run"], "xr.Dataset | None"]
+#: ``(cube, run, experiment) -> (held_out, gapped) | None``: a run's test-pixel predictions made earlier, as
+#: :func:`mcnnseq.experiment.evaluate` takes them (``precomputed=``), e.g. :func:`shipped_scores`.
+PrecomputedScores = Callable[["Cube", "Run", Any], "tuple[np.ndarray, np.ndarray] | None"]
 
 
 # ---------------------------------------------------------------------------------------------- cubes
@@ -557,6 +560,37 @@ def shipped_precomputed(load: Callable[[str, xr.Dataset], Mapping[str, xr.Datase
     return precomputed
 
 
+def shipped_scores(load: Callable[[str, Any], Mapping[str, tuple[np.ndarray, np.ndarray]] | None] | None = None
+                   ) -> PrecomputedScores:
+    """A ``precomputed_scores(cube, run, experiment)`` serving the shipped demo models' held-out test predictions
+    (models that read the NDVI: their leave-one-date-out scoring is the slow part of a first Dates visit) from
+    the signed files beside them (:func:`mcnnseq.demo_scores.load_demo_scores`), read once per cube; a stale or
+    missing file gives None (the workspace predicts). ``load(scenario, experiment)`` replaces the loader (tests).
+    """
+    import threading
+
+    lock = threading.Lock()
+    loaded: dict[str, Mapping[str, tuple[np.ndarray, np.ndarray]] | None] = {}
+
+    def default_load(scenario: str, exp):
+        from mcnnseq.demo_scores import load_demo_scores
+
+        return load_demo_scores(scenario, exp)
+
+    loader = load or default_load
+
+    def precomputed(cube: Cube, run: Run, exp) -> tuple[np.ndarray, np.ndarray] | None:
+        if run.origin != "shipped" or cube.demo is None or not cube.demo.has_shipped_models:
+            return None
+        with lock:
+            if cube.key not in loaded:
+                loaded[cube.key] = loader(cube.demo.scenario, exp)
+            scores = loaded[cube.key]
+        return None if scores is None else scores.get(run.kind)
+
+    return precomputed
+
+
 def _default_simulate(spec: DemoSpec) -> xr.Dataset:
     from mcnnseq.sim import simulate_scene
 
@@ -595,17 +629,20 @@ class Workspace:
     passes a server-wide cached one); ``shipped_models(scenario)`` returns ``{name: model}`` of the
     shipped demo models (default :func:`mcnnseq.pretrained.load_demo_models`); ``shared`` is the store
     for results of the shipped models, shared by every workspace given the same store;
-    ``precomputed`` is the seam for precomputed whole-scene predictions.
+    ``precomputed`` is the seam for precomputed whole-scene predictions, ``precomputed_scores`` for
+    precomputed held-out test predictions (:func:`shipped_scores`).
     """
 
     def __init__(self, *, simulate: Callable[[DemoSpec], xr.Dataset] | None = None,
                  shipped_models: Callable[[str], Mapping[str, Any]] | None = None,
-                 shared: ResultStore | None = None, precomputed: PrecomputedPredictions | None = None):
+                 shared: ResultStore | None = None, precomputed: PrecomputedPredictions | None = None,
+                 precomputed_scores: PrecomputedScores | None = None):
         self._simulate = simulate or _default_simulate
         self._shipped_models = shipped_models or _default_shipped
         self.shared = shared if shared is not None else ResultStore()
         self.results = ResultStore()  #: this workspace's own results
         self._precomputed = precomputed
+        self._precomputed_scores = precomputed_scores
         self._demo_spec = DemoSpec()
         self._demo: Cube | None = None
         self._file: Cube | None = None
@@ -920,7 +957,15 @@ class Workspace:
                 memo.warm(X, sub_progress(report, split * i / len(radar), split * (i + 1) / len(radar)),
                           f"Scoring {run.name} on the test pixels")
                 models[run.name] = memo
-            fillers = [r for r in runs if r.uses_ndvi]
+            exp = self.experiment(cube)
+            stored = {}
+            if self._precomputed_scores is not None:
+                stored = {r.name: got for r in runs if r.uses_ndvi
+                          and (got := self._precomputed_scores(cube, r, exp)) is not None}
+            for run in runs:
+                if run.name in stored:        # predicted earlier: evaluate() does not call it
+                    models[run.name] = self._memo_model(cube, run)
+            fillers = [r for r in runs if r.uses_ndvi and r.name not in stored]
             if fillers:
                 total = ndvi_scoring_rows(obs) * len(fillers)
                 done = [0]
@@ -937,7 +982,7 @@ class Workspace:
                     models[run.name] = memo
             ordered = {r.name: models[r.name] for r in runs}
             try:
-                return evaluate(ordered, self.experiment(cube))
+                return evaluate(ordered, exp, precomputed=stored)
             finally:
                 for memo in ordered.values():
                     memo.on_rows = None

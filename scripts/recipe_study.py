@@ -16,6 +16,7 @@ Cubes (``--cube``):
   :func:`mcnnseq.experiment.make_experiment` does (seed 0);
 * ``real_rp``: the same cube under the real-cloud protocol (``--protocol real``, the CLI's default on a
   ``--data`` cube; every other cube uses the paper's complete-pixel protocol, see :func:`cube_protocol`);
+* ``real_rp_blocked``: ``real_rp`` with the spatially blocked split (the report's second split);
 * ``real_n1000`` / ``real_n3000``: the same, with the training set cut to 1,000 / 3,000 pixels (and
   the validation set in proportion, 15/55), seeded; the test set is unchanged;
 * ``real_every2``: every other date (6 of 12);
@@ -45,7 +46,8 @@ sys.path.insert(0, str(ROOT))
 
 REAL_CUBE = ROOT.parent / "shared" / "data" / "worldcereal_belgium_2021" / "worldcereal_preprocessed_inputs.nc"
 DEFAULT_OUT = ROOT / "docs" / "recipe-study.jsonl"
-CUBES = ("real", "real_rp", "real_n1000", "real_n3000", "real_every2", "real_sparse50", "demo50", "demo70")
+CUBES = ("real", "real_rp", "real_rp_blocked", "real_n1000", "real_n3000", "real_every2", "real_sparse50", "demo50",
+         "demo70")
 
 #: Ablations: the default recipe with one choice undone (``no_``) or one candidate added (``add_``);
 #: overrides of ``TrainConfig.default``.
@@ -71,7 +73,7 @@ def cube_protocol(name: str) -> str:
     """The sample protocol of a study cube: ``real_rp`` follows the real-cloud protocol (the CLI's default on a
     ``--data`` cube); every other cube the paper's complete-pixel protocol, the split every row before the
     real-cloud protocol existed was measured on (on the shared cube: 5,499 / 1,500 / 2,999 pixels)."""
-    return "real" if name == "real_rp" else "paper"
+    return "real" if name in ("real_rp", "real_rp_blocked") else "paper"
 
 
 def load_cube(name: str, seed: int = 0):
@@ -87,7 +89,8 @@ def load_cube(name: str, seed: int = 0):
     ds = open_cube(REAL_CUBE, nodata=65535, sigma0_log_dn=(20, -83))
     if name == "real_every2":
         ds = ds.isel(time=slice(0, None, 2))
-    exp = make_experiment(ds, seed=0, protocol=cube_protocol(name))
+    exp = make_experiment(ds, seed=0, protocol=cube_protocol(name),
+                          split="blocked" if name == "real_rp_blocked" else "random")
     (xt, yt), (xv, yv) = exp.train_arrays(), exp.val_arrays()
     rng = np.random.default_rng(1000 + seed)
     if name in ("real_n1000", "real_n3000"):
@@ -99,7 +102,7 @@ def load_cube(name: str, seed: int = 0):
         yt, yv = yt.copy(), yv.copy()
         yt[rng.random(yt.shape) < 0.5] = np.nan
         yv[rng.random(yv.shape) < 0.5] = np.nan
-    elif name not in ("real", "real_rp", "real_every2"):
+    elif name not in ("real", "real_rp", "real_rp_blocked", "real_every2"):
         raise SystemExit(f"unknown cube {name!r}; known: {', '.join(CUBES)}")
     return exp, (xt, yt), (xv, yv)
 

@@ -474,3 +474,34 @@ def test_runs_trained_under_another_split_are_named():
     assert ws.other_split() == []
     ws.set_protocol("real", "blocked")
     assert ws.other_split() == [here.name] and ws.other_split([plain]) == []
+
+
+def test_shipped_scores_replace_the_held_out_predictions_of_a_shipped_run_that_reads_the_ndvi():
+    from mcnnseq.experiment import gap_predictions, held_out_predictions
+    from mcnnseq.gaps import make_gaps
+    from mcnnseq.workspace import shipped_scores
+
+    calls = []
+
+    def load(scenario, exp):
+        calls.append(scenario)
+        X, _ = exp.test_arrays()
+        obs = exp.test_observed()
+        held = held_out_predictions(Filler(), X, obs)
+        return {"Filler": (held[0], gap_predictions(Filler(), X, obs, make_gaps(obs, seed=exp.split.seed), held)[0])}
+
+    ws = new_ws(precomputed_scores=shipped_scores(load))
+    ws.use_demo(DemoSpec())  # the scene the shipped models were trained on
+    shipped, trained = Filler(), Filler()
+    a = ws.add_run(shipped, preset="shipped", origin="shipped", shared_key="shipped:50%:Filler")
+    b = ws.add_run(trained, preset="quick", origin="trained")
+    ev = ws.evaluation([a, b])
+    assert calls == ["50%"] and shipped.seen_ndvi == [] and trained.seen_ndvi  # the stored ones were used
+    per_date = ev.per_date
+    np.testing.assert_array_equal(per_date[(a.name, "r2")].values, per_date[(b.name, "r2")].values)
+    stale = new_ws(precomputed_scores=shipped_scores(lambda scenario, exp: None))
+    stale.use_demo(DemoSpec())
+    model = Filler()
+    run = stale.add_run(model, preset="shipped", origin="shipped", shared_key="shipped:50%:Filler")
+    stale.evaluation([run])
+    assert model.seen_ndvi  # stale or missing files: predicted as before

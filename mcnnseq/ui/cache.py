@@ -10,7 +10,7 @@ import streamlit as st
 import xarray as xr
 
 from mcnnseq.memo import ResultStore
-from mcnnseq.workspace import Cube, DemoSpec, Run, shipped_precomputed
+from mcnnseq.workspace import Cube, DemoSpec, Run, shipped_precomputed, shipped_scores
 
 
 @st.cache_data(max_entries=6, show_spinner=False)
@@ -77,6 +77,18 @@ def shared_results() -> ResultStore:
 #: The shipped demo models' signed whole-scene predictions (assets/predictions), read once per demo cube
 #: for the whole server (a plain module global: the warm-up thread calls it outside any script run).
 _PRECOMPUTED = shipped_precomputed()
+
+
+#: The shipped demo models' signed held-out test predictions (assets/predictions/*_scores.nc), read once per
+#: demo cube for the whole server.
+_SCORES = shipped_scores()
+
+
+def precomputed_scores(cube: Cube, run: Run, exp) -> tuple | None:
+    """The stored held-out test predictions of a shipped demo run that reads the NDVI
+    (:func:`mcnnseq.workspace.shipped_scores`), so Dates scores it at once; None (the workspace predicts)
+    for other runs or stale files."""
+    return _SCORES(cube, run, exp)
 
 
 def precomputed_predictions(cube: Cube, run: Run) -> xr.Dataset | None:

@@ -28,7 +28,7 @@ def workspace() -> Workspace:
         from mcnnseq.ui import cache
 
         ws = Workspace(simulate=cache.simulate, shipped_models=cache.shipped_models, shared=cache.shared_results(),
-                       precomputed=cache.precomputed_predictions)
+                       precomputed=cache.precomputed_predictions, precomputed_scores=cache.precomputed_scores)
         st.session_state[K_WORKSPACE] = ws
     return ws
 
