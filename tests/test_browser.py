@@ -157,7 +157,7 @@ def _cpu_seconds(pid: int) -> float:
 
 def test_first_map_visit_after_the_demo_opens():
     """Issue 9 item 5: a fresh server, the demo opens on the Data page, then Map: the time until Map has drawn
-    (whole-scene predictions of the three shipped models, served from the signed files in assets/predictions
+    (whole-scene predictions of the four shipped models, served from the signed files in assets/predictions
     when they match the models; a stale file means predicting behind a progress bar). Printed, not asserted
     (a busy CPU decides it); the lead reruns it on a quiet machine. Its own server, so no other test warmed it."""
     from playwright.sync_api import sync_playwright
@@ -221,11 +221,12 @@ def test_data_page_map_renders_offline(browser_page, server):
 
 
 def test_every_page_draws_and_switch_times(browser_page):
-    """The app as it opens: the demo scene with the three shipped models (MCNN-Seq, CNN, RNN) on every page."""
+    """The app as it opens: the demo scene with the shipped models (MCNN-Seq, CNN, RNN, MCNN-Seq fusion) on every
+    page; Dates scores the fusion from its shipped held-out predictions (assets/predictions/*_scores.nc)."""
     page = browser_page
-    _visit_all(page, "demo, three shipped models", shots="demo_")
+    _visit_all(page, "demo, four shipped models", shots="demo_")
     side = page.locator('[data-testid="stSidebar"]').inner_text()
-    assert all(f"{m} · shipped" in side for m in ("MCNN-Seq", "CNN", "RNN")), side
+    assert all(f"{m} · shipped" in side for m in ("MCNN-Seq", "CNN", "RNN", "MCNN-Seq fusion")), side
     assert page.external_requests == []
 
 
