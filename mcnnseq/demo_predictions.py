@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +148,33 @@ def build_demo_predictions(scenario: str, *, models_dir: Path | None = None, dir
     return path
 
 
+def read_signed(path_of: Callable[[], Path], expected: Callable[[], dict]) -> xr.Dataset | None:
+    """The NetCDF file ``path_of()``, loaded, when it exists, reads and its ``signature`` attribute (JSON)
+    equals ``expected()``; else None (an unknown scenario, a missing, unreadable or stale cache)."""
+    try:
+        path = path_of()
+    except ValueError:
+        return None
+    if not path.is_file():
+        return None
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as stored:
+            stored = stored.load()
+    except Exception:  # noqa: BLE001  (an unreadable cache is a missing cache)
+        return None
+    try:
+        if json.loads(stored.attrs.get("signature", "")) != json.loads(json.dumps(expected(), sort_keys=True)):
+            return None
+    except (TypeError, ValueError, KeyError):
+        return None
+    return stored
+
+
+def by_model(stored: xr.Dataset, prefix: str) -> dict[str, str]:
+    """``{model display name: variable}`` of the variables of ``stored`` named ``prefix…`` (attribute ``model``)."""
+    return {str(stored[v].attrs.get("model")): v for v in stored.data_vars if v.startswith(prefix)}
+
+
 def load_demo_predictions(scenario: str, ds: xr.Dataset, *, names: Sequence[str] | None = None,
                           models_dir: Path | None = None, directory: Path | None = None) -> dict[str, xr.Dataset] | None:
     """The stored whole-scene predictions of the shipped models on the demo cube ``ds``, or None when stale.
@@ -159,24 +186,11 @@ def load_demo_predictions(scenario: str, ds: xr.Dataset, *, names: Sequence[str]
     """
     from mcnnseq.prediction import _output_dataset, fill_gaps
 
-    try:
-        path = demo_predictions_path(scenario, directory=directory)
-    except ValueError:
+    stored = read_signed(lambda: demo_predictions_path(scenario, directory=directory),
+                         lambda: signature(scenario, ds, models_dir=models_dir))
+    if stored is None:
         return None
-    if not path.is_file():
-        return None
-    try:
-        with xr.open_dataset(path, engine="netcdf4") as stored:
-            stored = stored.load()
-    except Exception:  # noqa: BLE001  (an unreadable cache is a missing cache)
-        return None
-    try:
-        if json.loads(stored.attrs.get("signature", "")) != signature(scenario, ds, models_dir=models_dir):
-            return None
-    except (TypeError, ValueError, KeyError):
-        return None
-    by_name = {str(stored[v].attrs.get("model")): v for v in stored.data_vars if v.startswith("pred_")}
-    std_of = {str(stored[v].attrs.get("model")): v for v in stored.data_vars if v.startswith("std_")}
+    by_name, std_of = by_model(stored, "pred_"), by_model(stored, "std_")
     wanted = list(by_name) if names is None else list(names)
     if any(n not in by_name for n in wanted):
         return None
@@ -191,5 +205,5 @@ def load_demo_predictions(scenario: str, ds: xr.Dataset, *, names: Sequence[str]
     return out
 
 
-__all__ = ["FORMAT_VERSION", "PREDICTIONS_DIR", "STEP", "build_demo_predictions", "cube_digest",
-           "demo_predictions_path", "load_demo_predictions", "signature"]
+__all__ = ["FORMAT_VERSION", "PREDICTIONS_DIR", "STEP", "build_demo_predictions", "by_model", "cube_digest",
+           "demo_predictions_path", "load_demo_predictions", "read_signed", "signature"]

@@ -104,25 +104,13 @@ def load_demo_scores(scenario: str, exp, *, names: Sequence[str] | None = None, 
     all stored); None when the file is missing, unreadable, made from other checkpoints, another cube, split
     or test set, or lacks one of ``names``.
     """
-    try:
-        path = demo_scores_path(scenario, directory=directory)
-    except ValueError:
+    from mcnnseq.demo_predictions import by_model, read_signed
+
+    stored = read_signed(lambda: demo_scores_path(scenario, directory=directory),
+                         lambda: scores_signature(scenario, exp, models_dir=models_dir))
+    if stored is None:
         return None
-    if not path.is_file():
-        return None
-    try:
-        with xr.open_dataset(path, engine="netcdf4") as stored:
-            stored = stored.load()
-    except Exception:  # noqa: BLE001  (an unreadable cache is a missing cache)
-        return None
-    try:
-        if json.loads(stored.attrs.get("signature", "")) != json.loads(json.dumps(
-                scores_signature(scenario, exp, models_dir=models_dir), sort_keys=True)):
-            return None
-    except (TypeError, ValueError, KeyError):
-        return None
-    held = {str(stored[v].attrs.get("model")): v for v in stored.data_vars if v.startswith("held_out_")}
-    gap = {str(stored[v].attrs.get("model")): v for v in stored.data_vars if v.startswith("gap_")}
+    held, gap = by_model(stored, "held_out_"), by_model(stored, "gap_")
     wanted = list(held) if names is None else list(names)
     if any(n not in held or n not in gap for n in wanted):
         return None
