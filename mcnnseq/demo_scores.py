@@ -65,7 +65,7 @@ def build_demo_scores(scenario: str, *, models_dir: Path | None = None, director
     """Predict the demo test pixels of ``scenario`` as the evaluation does, with every shipped model that reads the
     NDVI, and write the signed file; return its path (None when no shipped model reads the NDVI)."""
     from mcnnseq.demo_predictions import _shipped_models
-    from mcnnseq.experiment import gap_predictions, held_out_predictions
+    from mcnnseq.heldout import gap_predictions, held_out_predictions
     from mcnnseq.io.netcdf import replace_path
     from mcnnseq.prediction import uses_ndvi
     from mcnnseq.pretrained import demo_experiment_for_models

@@ -31,7 +31,8 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from mcnnseq.gaps import GAP_LENGTHS, make_gaps
-from mcnnseq.prediction import call_predict_std, has_std, uses_ndvi
+from mcnnseq.heldout import gap_predictions, held_out_predictions
+from mcnnseq.prediction import has_std
 
 #: Fraction of held-out truths that should fall within ±2σ.
 COVERAGE_TARGET: float = 0.95
@@ -233,8 +234,6 @@ def coverage_2sigma(model, X: np.ndarray, Y: np.ndarray, observed: np.ndarray, *
     :func:`mcnnseq.gaps.make_gaps` with ``seed`` (the evaluation's gaps), and per gap length. None when
     the model has no σ.
     """
-    from mcnnseq.experiment import gap_predictions, held_out_predictions
-
     if not has_std(model):
         return None
     obs = np.asarray(observed, dtype=np.float32)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from mcnnseq.demo_scores import demo_scores_path, load_demo_scores
-from mcnnseq.experiment import evaluate, gap_predictions, held_out_predictions, make_experiment
+from mcnnseq.experiment import evaluate, make_experiment
+from mcnnseq.heldout import gap_predictions, held_out_predictions
 from mcnnseq.gaps import make_gaps
 from mcnnseq.pretrained import ASSETS_DIR, demo_experiment_for_models
 

@@ -477,7 +477,7 @@ def test_runs_trained_under_another_split_are_named():
 
 
 def test_shipped_scores_replace_the_held_out_predictions_of_a_shipped_run_that_reads_the_ndvi():
-    from mcnnseq.experiment import gap_predictions, held_out_predictions
+    from mcnnseq.heldout import gap_predictions, held_out_predictions
     from mcnnseq.gaps import make_gaps
     from mcnnseq.workspace import shipped_scores
 
