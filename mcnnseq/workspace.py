@@ -564,13 +564,16 @@ def shipped_scores(load: Callable[[str, Any], Mapping[str, tuple[np.ndarray, np.
                    ) -> PrecomputedScores:
     """A ``precomputed_scores(cube, run, experiment)`` serving the shipped demo models' held-out test predictions
     (models that read the NDVI: their leave-one-date-out scoring is the slow part of a first Dates visit) from
-    the signed files beside them (:func:`mcnnseq.demo_scores.load_demo_scores`), read once per cube; a stale or
-    missing file gives None (the workspace predicts). ``load(scenario, experiment)`` replaces the loader (tests).
+    the signed files beside them (:func:`mcnnseq.demo_scores.load_demo_scores`), read once per cube and split
+    (protocol, split kind, seed: another split of the demo cube has other test pixels, which the file's
+    signature refuses); a stale or missing file gives None (the workspace predicts). ``load(scenario,
+    experiment)`` replaces the loader (tests).
     """
+    import json
     import threading
 
     lock = threading.Lock()
-    loaded: dict[str, Mapping[str, tuple[np.ndarray, np.ndarray]] | None] = {}
+    loaded: dict[tuple[str, str], Mapping[str, tuple[np.ndarray, np.ndarray]] | None] = {}
 
     def default_load(scenario: str, exp):
         from mcnnseq.demo_scores import load_demo_scores
@@ -582,10 +585,11 @@ def shipped_scores(load: Callable[[str, Any], Mapping[str, tuple[np.ndarray, np.
     def precomputed(cube: Cube, run: Run, exp) -> tuple[np.ndarray, np.ndarray] | None:
         if run.origin != "shipped" or cube.demo is None or not cube.demo.has_shipped_models:
             return None
+        key = (cube.key, json.dumps(exp.signature(), sort_keys=True, default=str))
         with lock:
-            if cube.key not in loaded:
-                loaded[cube.key] = loader(cube.demo.scenario, exp)
-            scores = loaded[cube.key]
+            if key not in loaded:
+                loaded[key] = loader(cube.demo.scenario, exp)
+            scores = loaded[key]
         return None if scores is None else scores.get(run.kind)
 
     return precomputed
