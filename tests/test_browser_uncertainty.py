@@ -13,8 +13,17 @@ from test_browser import SHOTS, _go, _no_exception, browser_page, server  # noqa
 def test_sigma_map_and_attention_heatmap_are_drawn(browser_page):
     page = browser_page
     _go(page, "Data")
-    page.get_by_text("Load data: demo scene or your own cube").click()
+    wait_idle(page)
+    expander = page.locator('[data-testid="stExpander"] details').first
     size = page.get_by_role("spinbutton", name="Size (pixels per side, 10 m each)")
+    for _ in range(3):       # a click that lands while the page redraws can be lost: open it until it is open
+        if expander.get_attribute("open") is None:
+            page.get_by_text("Load data: demo scene or your own cube").click()
+        try:
+            size.wait_for(timeout=20_000)
+            break
+        except Exception:  # noqa: BLE001  (playwright's TimeoutError: try the click again)
+            wait_idle(page)
     size.fill("40")
     size.press("Enter")
     wait_idle(page)
