@@ -155,7 +155,7 @@ def main() -> int:
                  f"validation {sizes['val']}, test {sizes['test']} pixels; shipped models in `assets/models/` "
                  "(`scripts/train_demo_models.py`, default recipe)."
                  + (" The shipped MCNN-Seq fusion is left out here (`--skip mcnn_seq_fusion@demo`): its "
-                    "leave-one-date-out scoring of every test value takes tens of minutes on 2 cores."
+                    "leave-one-date-out scoring of every test value takes minutes on 2 cores."
                     if f"{DEFAULT_GAP_FILLER}@demo" in args.skip else ""))
             emit()
             emit(f"Mean over dates: {_means_line(ev.per_date)}")
