@@ -1,8 +1,9 @@
-"""Whole-scene predictions of the shipped demo models, shipped beside them so the Map page draws at once.
+"""Whole-scene predictions of the shipped demo models, stored beside them so the Map page draws at once.
 
 Predicting the 200 x 200 x 31 demo scene with the three shipped models takes tens of seconds on a laptop
 CPU (MCNN-Seq's attention decoder dominates); the predictions never change until the models or the
-scene do. ``scripts/build_demo_predictions.py`` writes them to ``assets/predictions/demo_<50|70>.nc``
+scene do. ``scripts/build_demo_predictions.py`` writes them to ``assets/predictions/demo_<50|70>.nc`` — at
+set-up (``scripts/setup-dev.sh`` and the README's start command run it), not committed —
 (``ndvi_pred`` of each model — the shipped MCNN-Seq fusion too, with its ``ndvi_std``, which needs
 the network's variance column —, quantised to :data:`STEP` = 0.001 NDVI — half a step at most from the
 float32 prediction, far below the models' errors of ~0.1 — as compressed int16), together with a

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q -r requirements-dev.txt
+# the demo models' whole-scene predictions (the first Map visit draws from them): generated, not committed
+.venv/bin/python scripts/build_demo_predictions.py --parts scenes --if-stale
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
