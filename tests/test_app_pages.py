@@ -237,6 +237,16 @@ def test_export_page_offers_every_file_with_clean_names_and_predicts_nothing_aga
     assert len(buttons) == 2 + 2 * 5 + 4 + 2
 
 
+def train_and_wait(at: AppTest, timeout: float = 120):
+    """Click the Train page's Train button (the map patched) and wait for the training job; it must end done."""
+    with fake_map():
+        at.button(key="train_go").click().run()
+    job = at.session_state["mcnn_job"]
+    job.join(timeout)
+    assert job.status == "done", job.error
+    return job
+
+
 def test_train_through_the_page_twice_side_by_side_keeps_the_model_choice():
     at = new_app()
     open_page(at, "train")
@@ -244,11 +254,7 @@ def test_train_through_the_page_twice_side_by_side_keeps_the_model_choice():
     assert at.radio(key="_w_train_preset").value == "quick"
     at.number_input(key="_w_train:quick:steps").set_value(5).run()
     for expected in ("CNN · quick", "CNN · quick (2)"):
-        with fake_map():
-            at.button(key="train_go").click().run()
-        job = at.session_state["mcnn_job"]
-        job.join(120)
-        assert job.status == "done", job.error
+        train_and_wait(at)
         with fake_map():
             at.run()
         no_exception(at)
@@ -386,11 +392,7 @@ def test_real_cube_flow_upload_train_and_every_page():
     assert "observed on every date" not in caption
     at.multiselect(key="_w_train_models").set_value(["CNN"]).run()
     at.number_input(key="_w_train:quick:steps").set_value(20).run()
-    with fake_map():
-        at.button(key="train_go").click().run()
-    job = at.session_state["mcnn_job"]
-    job.join(120)
-    assert job.status == "done", job.error
+    train_and_wait(at)
     open_page(at, "dates")
     assert [r.name for r in ws.ticked()] == ["CNN · quick"]
     table = at.dataframe[0].value

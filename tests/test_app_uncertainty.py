@@ -24,7 +24,8 @@ from mcnnseq.flags import optical_dates, point_flags
 from mcnnseq.prediction import predict_cube
 from mcnnseq.ui.plots import FLAG_SYMBOLS
 
-from test_app_pages import SIZE, chart, fake_map, new_app, no_exception, open_page, values, workspace
+from test_app_pages import (SIZE, chart, fake_map, new_app, no_exception, open_page, train_and_wait, values,
+                            workspace)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -60,6 +61,15 @@ def trace(fig: dict, name: str) -> dict:
     return found[0]
 
 
+def open_pixel_view(at) -> None:
+    """Open the Map page's map view (the pixel series and attention sections below it), without an exception."""
+    open_page(at, "map")
+    at.radio(key="_w_map_view").set_value("map")
+    with fake_map():
+        at.run()
+    no_exception(at)
+
+
 def test_models_have_sigma_and_attention(trained):
     from mcnnseq.attention import has_attention
     from mcnnseq.prediction import has_std
@@ -71,11 +81,7 @@ def test_models_have_sigma_and_attention(trained):
 
 def test_map_pixel_series_flags_and_sigma_bands(trained):
     at = new_app({"fusion": "quick", "cnn": "quick"}, trained=trained)
-    open_page(at, "map")
-    at.radio(key="_w_map_view").set_value("map")
-    with fake_map():
-        at.run()
-    no_exception(at)
+    open_pixel_view(at)
     ws = workspace(at)
     ds = ws.cube.ds
     fig = chart(at, "map_pixel_chart")
@@ -128,11 +134,7 @@ def test_flags_cover_all_three_kinds_on_a_date_without_optical_data(trained):
             if f != "observed"]
     assert list(missing["customdata"]) == want and "no_optical_date" in want
     assert {"cloudy (no clear value)", "no optical date"} & {t.get("name") for t in fig["data"]}
-    open_page(at, "map")
-    at.radio(key="_w_map_view").set_value("map")
-    with fake_map():
-        at.run()
-    no_exception(at)
+    open_pixel_view(at)
     points = trace(chart(at, "map_pixel_chart"), "CNN · quick filled points")
     assert "no_optical_date" in points["customdata"] and "x" in points["marker"]["symbol"]
 
@@ -158,11 +160,7 @@ def test_sigma_map_panel_and_layer_from_the_memoised_scene(trained):
 
 def test_attention_heatmap_beside_the_pixel_series(trained):
     at = new_app({"mcnn": "quick", "fusion": "quick", "cnn": "quick"}, trained=trained)
-    open_page(at, "map")
-    at.radio(key="_w_map_view").set_value("map")
-    with fake_map():
-        at.run()
-    no_exception(at)
+    open_pixel_view(at)
     ws = workspace(at)
     ds = ws.cube.ds
     row = col = SIZE // 2
@@ -280,11 +278,7 @@ def test_train_page_trains_mcnn_seq_fusion():
     open_page(at, "train")
     at.multiselect(key="_w_train_models").set_value(["MCNN-Seq fusion"]).run()
     at.number_input(key="_w_train:quick:steps").set_value(5).run()
-    with fake_map():
-        at.button(key="train_go").click().run()
-    job = at.session_state["mcnn_job"]
-    job.join(120)
-    assert job.status == "done", job.error
+    train_and_wait(at)
     with fake_map():
         at.run()
     no_exception(at)
