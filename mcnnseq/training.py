@@ -44,7 +44,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
@@ -104,7 +104,9 @@ class TrainConfig:
     Initialisation: ``forget_bias`` sets every LSTM forget-gate bias (None = PyTorch's default);
     ``init_output_bias`` starts the output layer's bias (and MCNN-Seq's start value) at the mean
     training NDVI. ``input_noise``: standard deviation of a Gaussian noise added to the standardised
-    radar of every training batch (augmentation; 0 = off). ``device``: "auto" (CUDA when present, else
+    radar of every training batch (augmentation; 0 = off). ``ema_decay``: validate, keep and return an
+    exponential moving average of the weights (Polyak averaging; decay min(ema_decay, (1 + step) / (10 + step))
+    after every optimiser step; 0 = off: the raw weights). ``device``: "auto" (CUDA when present, else
     CPU), "cpu", "cuda".
     ``max_train_samples``/``max_val_samples``: a seeded random subset. ``num_threads``: torch
     intra-op threads during the run (None = leave torch's default). ``preset``: the preset this
@@ -133,6 +135,7 @@ class TrainConfig:
     forget_bias: float | None = None
     init_output_bias: bool = False
     input_noise: float = 0.0
+    ema_decay: float = 0.0
     device: str = "auto"
     max_train_samples: int | None = None
     max_val_samples: int | None = None
@@ -218,6 +221,9 @@ class TrainConfig:
         number("teacher_forcing", self.teacher_forcing, low=0.0, high=1.0)
         number("forget_bias", self.forget_bias, low=-math.inf, optional=True)
         number("input_noise", self.input_noise, low=0.0)
+        number("ema_decay", self.ema_decay, low=0.0, high=1.0)
+        if self.ema_decay >= 1.0:
+            raise ModelConfigError(f"training: ema_decay must be below 1 (1 would never move), got {self.ema_decay!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ModelConfigError(f"training: unknown optimizer {self.optimizer!r}; known: {', '.join(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
@@ -679,18 +685,23 @@ def _initialise(model: nn.Module, config: TrainConfig, y_train: np.ndarray) -> N
 
 
 class _LearningRate:
-    """Learning rate per step: linear warm-up, then constant, cosine over the budget, or halved on plateaus."""
+    """Learning rate per step: linear warm-up, then constant, cosine over the budget, or halved on plateaus.
+
+    The warm-up lasts ``warmup_steps`` but at most a tenth of the step budget, so that a short budget
+    (``--steps 100``) still trains at the full rate for most of its steps.
+    """
 
     def __init__(self, config: TrainConfig, budget: int):
         self.config, self.budget, self.scale = config, budget, 1.0
+        self.warmup = min(config.warmup_steps, max(1, budget // 10)) if config.warmup_steps else 0
 
     def at(self, step: int) -> float:
         c = self.config
         lr = c.lr * self.scale
         if c.schedule == "cosine":
             lr *= 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - 1) / max(1, self.budget))))
-        if c.warmup_steps and step <= c.warmup_steps:
-            lr *= step / c.warmup_steps
+        if self.warmup and step <= self.warmup:
+            lr *= step / self.warmup
         return lr
 
     def plateau(self) -> None:
@@ -719,6 +730,38 @@ def _call(callbacks: Sequence, method: str, *args, **kwargs) -> list:
         if fn is not None:
             results.append(fn(*args, **kwargs))
     return results
+
+
+class _WeightAverage:
+    """An exponential moving average of a model's parameters (``TrainConfig.ema_decay``), kept beside it."""
+
+    def __init__(self, model: nn.Module, decay: float):
+        self.decay = float(decay)
+        self.params = [p for p in model.parameters()]
+        self.shadow = [p.detach().clone() for p in self.params]
+
+    @torch.no_grad()
+    def update(self, step: int) -> None:
+        """Move the average towards the weights after optimiser step ``step`` (1-based)."""
+        decay = min(self.decay, (1 + step) / (10 + step))
+        torch._foreach_lerp_(self.shadow, [p.detach() for p in self.params], 1.0 - decay)
+
+    @torch.no_grad()
+    def copy_to_model(self) -> None:
+        for p, s in zip(self.params, self.shadow):
+            p.copy_(s)
+
+    @contextmanager
+    def applied(self):
+        """The averaged weights in the model inside the block, the training weights back after it."""
+        saved = [p.detach().clone() for p in self.params]
+        self.copy_to_model()
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for p, s in zip(self.params, saved):
+                    p.copy_(s)
 
 
 def fit(X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray | None = None, Y_val: np.ndarray | None = None,
@@ -785,6 +828,7 @@ def fit(X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray | None = Non
                 val = _Dataset(x_va, y_va, normalizer, device)
 
         optimizer = _make_optimizer(config, model.parameters())
+        averaged = _WeightAverage(model, config.ema_decay) if config.ema_decay > 0 else None
         bs = int(config.batch_size)
         n_batches = math.ceil(train.n / bs)
         budget = config.step_budget(train.n)
@@ -840,6 +884,8 @@ def fit(X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray | None = Non
                 if config.clip_norm is not None:
                     nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
                 optimizer.step()
+                if averaged is not None:
+                    averaged.update(step)
                 window_sse += se.detach().double()
                 window_n += float(n_scored)
                 _call(callbacks, "on_batch_end", epoch, b + 1, n_batches)
@@ -856,16 +902,20 @@ def fit(X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray | None = Non
                 if diverged:
                     stop_reason = "diverged"
                     break
-                val_loss, val_r2 = val.loss_r2(_evaluate_sse(model, val, eval_bs)) if val else (math.nan, math.nan)
+                with averaged.applied() if averaged is not None else nullcontext():
+                    val_loss, val_r2 = (val.loss_r2(_evaluate_sse(model, val, eval_bs)) if val
+                                        else (math.nan, math.nan))
+                    monitored = val_loss if val is not None and val.n_valid else train_loss
+                    improved = monitored < best_loss
+                    if improved:   # the weights just validated (the average, with ema_decay)
+                        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 now = time.perf_counter()
                 record = EpochRecord(epoch=step / n_batches, step=step, train_loss=train_loss, val_loss=val_loss,
                                      train_r2=train_r2, val_r2=val_r2, seconds=now - t0, lr=lr)
                 t0 = now
                 history.append(record)
-                monitored = val_loss if val is not None and val.n_valid else train_loss
-                if monitored < best_loss:
+                if improved:
                     best_loss, best_epoch, wait, lr_wait = monitored, record.epoch, 0, 0
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 else:
                     wait += 1
                     lr_wait += 1
@@ -882,6 +932,8 @@ def fit(X_train: np.ndarray, Y_train: np.ndarray, X_val: np.ndarray | None = Non
 
         if config.restore_best and best_state is not None:
             model.load_state_dict(best_state)
+        elif averaged is not None:
+            averaged.copy_to_model()
         model.eval()
 
     trained = TrainedModel(model=model, config=config, normalizer=normalizer, history=history,

@@ -21,6 +21,9 @@ Cubes (``--cube``):
   the validation set in proportion, 15/55), seeded; the test set is unchanged;
 * ``real_every2``: every other date (6 of 12);
 * ``real_sparse50``: 50 % of the training and validation NDVI entries set to NaN (seeded): sparse targets;
+* ``real_q0`` … ``real_q3``: one 50 x 50 quadrant of the shared cube (top-left, top-right, bottom-left,
+  bottom-right) as a cube of its own, real-cloud protocol, random split (seed 0): a small cube of other fields
+  (about 1,300 training pixels, the size of the 50 x 48 cube of issue 7);
 * ``demo50`` / ``demo70``: the app's default demo scene (200 x 200), 50 % / 70 % cloud, paper protocol.
 
 Variants (``--variant``): ``default`` (``TrainConfig.default``), ``quick``, ``paper`` (the paper's
@@ -46,8 +49,10 @@ sys.path.insert(0, str(ROOT))
 
 REAL_CUBE = ROOT.parent / "shared" / "data" / "worldcereal_belgium_2021" / "worldcereal_preprocessed_inputs.nc"
 DEFAULT_OUT = ROOT / "docs" / "recipe-study.jsonl"
-CUBES = ("real", "real_rp", "real_rp_blocked", "real_n1000", "real_n3000", "real_every2", "real_sparse50", "demo50",
-         "demo70")
+#: The four 50 x 50 quadrants of the shared cube: small real cubes of their own (other fields, other places).
+QUADRANTS = ("real_q0", "real_q1", "real_q2", "real_q3")
+CUBES = ("real", "real_rp", "real_rp_blocked", "real_n1000", "real_n3000", "real_every2", "real_sparse50", *QUADRANTS,
+         "demo50", "demo70")
 
 #: Ablations: the default recipe with one choice undone (``no_``) or one candidate added (``add_``);
 #: overrides of ``TrainConfig.default``.
@@ -66,6 +71,7 @@ VARIANTS: dict[str, dict] = {
     "lr_1e-3": {"lr": 1e-3},                                 # Adam's usual rate instead of 3e-3
     "add_weight_decay": {"optimizer": "adamw", "weight_decay": 0.1},
     "add_input_noise": {"input_noise": 0.3},
+    "add_ema": {"ema_decay": 0.998},                         # Polyak averaging of the weights
 }
 
 
@@ -73,7 +79,7 @@ def cube_protocol(name: str) -> str:
     """The sample protocol of a study cube: ``real_rp`` follows the real-cloud protocol (the CLI's default on a
     ``--data`` cube); every other cube the paper's complete-pixel protocol, the split every row before the
     real-cloud protocol existed was measured on (on the shared cube: 5,499 / 1,500 / 2,999 pixels)."""
-    return "real" if name in ("real_rp", "real_rp_blocked") else "paper"
+    return "real" if name in ("real_rp", "real_rp_blocked", *QUADRANTS) else "paper"
 
 
 def load_cube(name: str, seed: int = 0):
@@ -89,6 +95,9 @@ def load_cube(name: str, seed: int = 0):
     ds = open_cube(REAL_CUBE, nodata=65535, sigma0_log_dn=(20, -83))
     if name == "real_every2":
         ds = ds.isel(time=slice(0, None, 2))
+    if name in QUADRANTS:
+        row, col = divmod(QUADRANTS.index(name), 2)
+        ds = ds.isel(y=slice(50 * row, 50 * row + 50), x=slice(50 * col, 50 * col + 50))
     exp = make_experiment(ds, seed=0, protocol=cube_protocol(name),
                           split="blocked" if name == "real_rp_blocked" else "random")
     (xt, yt), (xv, yv) = exp.train_arrays(), exp.val_arrays()
@@ -102,7 +111,7 @@ def load_cube(name: str, seed: int = 0):
         yt, yv = yt.copy(), yv.copy()
         yt[rng.random(yt.shape) < 0.5] = np.nan
         yv[rng.random(yv.shape) < 0.5] = np.nan
-    elif name not in ("real", "real_rp", "real_rp_blocked", "real_every2"):
+    elif name not in ("real", "real_rp", "real_rp_blocked", "real_every2", *QUADRANTS):
         raise SystemExit(f"unknown cube {name!r}; known: {', '.join(CUBES)}")
     return exp, (xt, yt), (xv, yv)
 
@@ -117,12 +126,81 @@ def make_config(model: str, variant: str, seed: int):
     return TrainConfig.default(model, seed=seed, num_threads=1, **VARIANTS[variant])
 
 
+#: The yardstick of issue 7's *Why*: "a plain 2-layer bidirectional LSTM on the same radar (Adam, 80 epochs)".
+REFERENCE = "bilstm_ref"
+
+
+class PlainBiLSTM:
+    """Issue 7's yardstick, outside the product: a 2-layer bidirectional LSTM (64 units a direction) on the
+    per-channel standardised VV, VH, Dense(1) per date, masked MSE, Adam 1e-3, batch 32, 80 epochs, nothing
+    else (no validation, no early stop). ``predict(X)``: ``X`` (n, T, 2) dB -> (n, T) NDVI."""
+
+    def __init__(self, xt, yt, *, seed: int, epochs: int = 80):
+        import torch
+        from torch import nn
+
+        flat = xt.reshape(-1, xt.shape[-1])
+        self.mean, self.std = flat.mean(0), flat.std(0)
+        torch.manual_seed(seed)
+        self.lstm = nn.LSTM(xt.shape[-1], 64, num_layers=2, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(128, 1)
+        params = [*self.lstm.parameters(), *self.head.parameters()]
+        opt = torch.optim.Adam(params, lr=1e-3)
+        x, y = self._tensor(xt), torch.tensor(yt, dtype=torch.float32)
+        gen = torch.Generator().manual_seed(seed)
+        for _ in range(epochs):
+            perm = torch.randperm(len(x), generator=gen)
+            for i in range(0, len(x), 32):
+                b = perm[i:i + 32]
+                valid = torch.isfinite(y[b])
+                loss = ((self._forward(x[b]) - torch.nan_to_num(y[b])) ** 2)[valid].mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+
+    def _tensor(self, X):
+        import torch
+        return torch.tensor((X - self.mean) / self.std, dtype=torch.float32)
+
+    def _forward(self, x):
+        return self.head(self.lstm(x)[0]).squeeze(-1)
+
+    def predict(self, X):
+        import torch
+        with torch.no_grad():
+            return self._forward(self._tensor(X)).numpy()
+
+
+def run_reference(cube: str, seed: int) -> dict:
+    """The plain BiLSTM of issue 7 on ``cube``, scored like the study's runs."""
+    import torch
+
+    from mcnnseq.experiment import evaluate
+
+    torch.set_num_threads(1)
+    exp, (xt, yt), _ = load_cube(cube, seed)
+    t0 = time.perf_counter()
+    model = PlainBiLSTM(xt, yt, seed=seed)
+    seconds = time.perf_counter() - t0
+    mean = evaluate({REFERENCE: model}, exp).per_date.loc["mean"]
+    return {"cube": cube, "model": REFERENCE, "variant": "default", "seed": seed,
+            "test_r2": round(float(mean[(REFERENCE, "r2")]), 4),
+            "test_rmse": round(float(mean[(REFERENCE, "rmse")]), 4), "val_r2": None, "best_step": None,
+            "steps": 80 * -(-len(xt) // 32), "stop": "completed", "n_train": len(xt), "n_val": 0,
+            "seconds": round(seconds, 1), "protocol": cube_protocol(cube), "load": round(os.getloadavg()[0], 2),
+            "config": {"reference": "2-layer BiLSTM, 64 units, Adam 1e-3, batch 32, 80 epochs"}}
+
+
 def run_one(cube: str, model: str, variant: str, seed: int, *, verbose: bool = False) -> dict:
     import torch
 
     from mcnnseq.experiment import evaluate
     from mcnnseq.training import fit
 
+    if model == REFERENCE:
+        if variant != "default":
+            raise SystemExit(f"{REFERENCE} is a fixed yardstick: it has no variants")
+        return run_reference(cube, seed)
     torch.set_num_threads(1)
     exp, (xt, yt), (xv, yv) = load_cube(cube, seed)
     config = make_config(model, variant, seed)
@@ -232,7 +310,7 @@ def table_markdown(out: Path = DEFAULT_OUT) -> str:
     print = lines.append  # noqa: A001  (the table is built line by line)
     df = _rows(out)
     cubes = [c for c in CUBES if c in set(df["cube"])]
-    models = [m for m in ("mcnn_seq", "cnn", "rnn") if m in set(df["model"])]
+    models = [m for m in ("mcnn_seq", "cnn", "rnn", REFERENCE) if m in set(df["model"])]
     order = [v for v in dict.fromkeys(["default", "quick", "paper", *VARIANTS]) if v in set(df["variant"])]
     for model in models:
         part = df[df["model"] == model]
@@ -320,6 +398,9 @@ def fill_doc(doc: Path, blocks: dict[str, str]) -> str:
 
 
 def _span(values) -> str:
+    values = [v for v in values if v is not None and v == v]
+    if not values:
+        return "—"
     lo, hi = int(min(values)), int(max(values))
     return f"{lo:,}" if lo == hi else f"{lo:,}–{hi:,}"
 
@@ -343,7 +424,7 @@ def main() -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run")
     p.add_argument("--cube", choices=CUBES, default="real")
-    p.add_argument("--model", choices=("mcnn_seq", "cnn", "rnn"), default="mcnn_seq")
+    p.add_argument("--model", choices=("mcnn_seq", "cnn", "rnn", REFERENCE), default="mcnn_seq")
     p.add_argument("--variant", default="default")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None)

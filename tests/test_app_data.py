@@ -5,10 +5,7 @@ Each test builds its own app session (no order between tests).
 
 from __future__ import annotations
 
-import base64
-import json
 from pathlib import Path
-from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -18,6 +15,7 @@ from folium.raster_layers import ImageOverlay
 from pyproj import Transformer
 from streamlit.testing.v1 import AppTest
 
+from app_helpers import chart, fake_map, no_exception, values
 from conftest import make_tiny_cube
 from mcnnseq.datacube import summarize_cube
 from mcnnseq.sim import simulate_scene
@@ -32,33 +30,8 @@ def new_app() -> AppTest:
     return AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
 
 
-def no_exception(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
-
-
-def chart(at: AppTest, key: str) -> dict:
-    """The plotly figure JSON of the chart with ``key``."""
-    for el in at.get("plotly_chart"):
-        if el.proto.id and key in el.proto.id or getattr(el, "key", None) == key:
-            return json.loads(el.proto.spec)
-    raise AssertionError(f"no plotly chart {key!r}")
-
-
-def values(v) -> np.ndarray:
-    """A plotly JSON array: a list (None = NaN) or plotly 6's typed array ``{"dtype", "bdata"}``."""
-    if isinstance(v, dict) and "bdata" in v:
-        arr = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
-        return arr.reshape(v["shape"]) if "shape" in v else arr
-    return np.array([np.nan if x is None else x for x in v], dtype=float)
-
-
 def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
-
-
-def fake_map(result=None):
-    """A stand-in for streamlit_folium.st_folium that records the folium map and returns ``result``."""
-    return patch("streamlit_folium.st_folium", return_value=result or {"last_clicked": None})
 
 
 def test_opens_on_the_simulated_demo_with_its_summary():

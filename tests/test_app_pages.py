@@ -7,8 +7,6 @@ and checks what the pages draw against the core computed independently. Tests do
 
 from __future__ import annotations
 
-import base64
-import json
 from pathlib import Path
 from unittest.mock import patch
 
@@ -18,6 +16,7 @@ import pytest
 from folium.raster_layers import ImageOverlay, TileLayer
 from streamlit.testing.v1 import AppTest
 
+from app_helpers import chart, fake_map, no_exception, values
 from mcnnseq.experiment import evaluate, make_experiment, scene_predictions
 from mcnnseq.metrics import class_profiles
 from mcnnseq.ui import exports
@@ -26,28 +25,6 @@ from mcnnseq.workspace import DemoSpec
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = 24
-
-
-def no_exception(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
-
-
-def values(v) -> np.ndarray:
-    if isinstance(v, dict) and "bdata" in v:
-        arr = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
-        return arr.reshape(v["shape"]) if "shape" in v else arr
-    return np.array([np.nan if x is None else x for x in v], dtype=float)
-
-
-def chart(at: AppTest, key: str) -> dict:
-    for el in at.get("plotly_chart"):
-        if key in (el.proto.id or ""):
-            return json.loads(el.proto.spec)
-    raise AssertionError(f"no plotly chart {key!r}")
-
-
-def fake_map(result=None):
-    return patch("streamlit_folium.st_folium", return_value=result or {"last_clicked": None})
 
 
 def open_page(at: AppTest, page: str, result=None):

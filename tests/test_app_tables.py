@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import json
 from pathlib import Path
 from unittest.mock import patch
 
@@ -18,6 +17,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_helpers import chart, fake_map, no_exception
 from mcnnseq.experiment import evaluate, make_experiment
 from mcnnseq.io.table import open_table, open_uploaded_table
 
@@ -30,21 +30,6 @@ _spec.loader.exec_module(make_tables)
 @pytest.fixture(scope="module")
 def parcels() -> bytes:
     return make_tables.parcel_table(300, seed=3).to_csv(index=False).encode()
-
-
-def no_exception(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
-
-
-def fake_map(result=None):
-    return patch("streamlit_folium.st_folium", return_value=result or {"last_clicked": None})
-
-
-def chart(at: AppTest, key: str) -> dict:
-    for el in at.get("plotly_chart"):
-        if key in (el.proto.id or ""):
-            return json.loads(el.proto.spec)
-    raise AssertionError(f"no plotly chart {key!r}")
 
 
 def markers(fmap, layer: str) -> list[folium.CircleMarker]:

@@ -24,8 +24,8 @@ from mcnnseq.flags import optical_dates, point_flags
 from mcnnseq.prediction import predict_cube
 from mcnnseq.ui.plots import FLAG_SYMBOLS
 
-from test_app_pages import (SIZE, chart, fake_map, new_app, no_exception, open_page, train_and_wait, values,
-                            workspace)
+from app_helpers import chart, fake_map, no_exception, values
+from test_app_pages import SIZE, new_app, open_page, train_and_wait, workspace
 
 REPO = Path(__file__).resolve().parent.parent
 

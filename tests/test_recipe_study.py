@@ -56,3 +56,32 @@ def test_fill_doc_needs_its_markers(study, tmp_path):
     assert study.fill_doc(doc, {"x": "new\n"}) == "a\n<!-- begin x -->\nnew\n<!-- end x -->\nb\n"
     with pytest.raises(SystemExit, match="no <!-- begin y -->"):
         study.fill_doc(doc, {"y": "z\n"})
+
+
+def test_the_quadrant_cubes_are_the_four_corners_of_the_shared_cube(study):
+    import numpy as np
+
+    exp, (xt, _), (xv, _) = study.load_cube("real_q3")
+    full = study.load_cube("real")[0].ds
+    assert dict(exp.ds.sizes) == {"time": 12, "y": 50, "x": 50} and exp.protocol == "real"
+    np.testing.assert_array_equal(exp.ds["vv"].values, full["vv"].values[:, 50:, 50:])
+    assert len(xt) > 1000 and len(xv) > 200
+
+
+def test_the_reference_bilstm_is_seeded_and_scored_in_the_tables(study, tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(-12, 3, (40, 6, 2)).astype("float32")
+    y = (0.5 + 0.02 * x[..., 0] + 0.2).astype("float32")
+    y[0, 2] = np.nan                                     # missing targets are masked
+    a, b = study.PlainBiLSTM(x, y, seed=1, epochs=2), study.PlainBiLSTM(x, y, seed=1, epochs=2)
+    assert a.predict(x).shape == (40, 6) and np.isfinite(a.predict(x)).all()
+    np.testing.assert_array_equal(a.predict(x), b.predict(x))
+    rows = [{"cube": "real", "model": m, "variant": "default", "seed": 0, "test_r2": r2, "n_train": 10,
+             "best_step": step, "steps": 400, "stop": "completed", "seconds": 6.0}
+            for m, r2, step in (("cnn", 0.7, 200), (study.REFERENCE, 0.6, None))]
+    out = tmp_path / "study.jsonl"
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    md = study.table_markdown(out)
+    assert f"#### {study.REFERENCE}:" in md and f"| real | {study.REFERENCE} | 10 | 0.600 | — | 400 |" in md

@@ -395,6 +395,8 @@ def test_early_stopping_counts_evaluation_points():
 def test_learning_rate_warm_up_cosine_and_plateau():
     warm = _LearningRate(TrainConfig(lr=0.1, warmup_steps=4), budget=100)
     assert [warm.at(s) for s in (1, 2, 4, 5, 50)] == pytest.approx([0.025, 0.05, 0.1, 0.1, 0.1])
+    short = _LearningRate(TrainConfig(lr=0.1, warmup_steps=200), budget=100)    # at most a tenth of the budget
+    assert [short.at(s) for s in (1, 5, 10, 11)] == pytest.approx([0.01, 0.05, 0.1, 0.1])
     cos = _LearningRate(TrainConfig(lr=0.1, schedule="cosine"), budget=100)
     assert cos.at(1) == pytest.approx(0.1) and cos.at(51) == pytest.approx(0.05) and cos.at(100) < 1e-3
     x, y = _data(n=32)
@@ -479,6 +481,24 @@ def test_default_preset_is_deterministic_and_learns_on_tiny_data():
     assert all(torch.equal(a.model.state_dict()[k], b.model.state_dict()[k]) for k in a.model.state_dict())
     assert [r.step for r in a.history] == [50, 100, 150]
     assert a.best_record.val_r2 > 0.5
+
+
+def test_weight_average_is_what_is_validated_kept_and_returned():
+    x, y = _data(n=32)
+    cfg = _config("cnn", epochs=None, max_steps=12, eval_every=4, lr=1e-2, optimizer="adam", ema_decay=0.9)
+    a, b = fit(x, y, x[:8], y[:8], cfg), fit(x, y, x[:8], y[:8], cfg)
+    assert all(torch.equal(a.model.state_dict()[k], b.model.state_dict()[k]) for k in a.model.state_dict())
+    raw = fit(x, y, x[:8], y[:8], _config("cnn", epochs=None, max_steps=12, eval_every=4, lr=1e-2, optimizer="adam"))
+    assert not torch.equal(a.model.head.weight, raw.model.head.weight)
+    # the returned weights are the ones whose validation loss was recorded at the best point
+    assert a.evaluate(x[:8], y[:8])["loss"] == pytest.approx(a.best_record.val_loss, rel=1e-4)
+    # without restoring the best point, the average (not the last raw weights) is returned
+    last = fit(x, y, x[:8], y[:8], _config("cnn", epochs=None, max_steps=12, eval_every=4, lr=1e-2,
+                                           optimizer="adam", ema_decay=0.9, restore_best=False))
+    assert last.evaluate(x[:8], y[:8])["loss"] == pytest.approx(last.history[-1].val_loss, rel=1e-4)
+    for bad in (1.0, -0.1):
+        with pytest.raises(ModelConfigError, match="ema_decay"):
+            _config("cnn", ema_decay=bad).validate()
 
 
 def test_input_noise_is_seeded_augmentation():
