@@ -737,7 +737,7 @@ class _WeightAverage:
 
     def __init__(self, model: nn.Module, decay: float):
         self.decay = float(decay)
-        self.params = [p for p in model.parameters()]
+        self.params = list(model.parameters())
         self.shadow = [p.detach().clone() for p in self.params]
 
     @torch.no_grad()

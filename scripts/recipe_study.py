@@ -23,8 +23,11 @@ Cubes (``--cube``):
 * ``real_sparse50``: 50 % of the training and validation NDVI entries set to NaN (seeded): sparse targets;
 * ``real_q0`` … ``real_q3``: one 50 x 50 quadrant of the shared cube (top-left, top-right, bottom-left,
   bottom-right) as a cube of its own, real-cloud protocol, random split (seed 0): a small cube of other fields
-  (about 1,300 training pixels, the size of the 50 x 48 cube of issue 7);
+  (1,375 training pixels each, the size of the 50 x 48 cube of issue 7);
 * ``demo50`` / ``demo70``: the app's default demo scene (200 x 200), 50 % / 70 % cloud, paper protocol.
+
+Models (``--model``): ``mcnn_seq``, ``cnn``, ``rnn``, and ``bilstm_ref``: issue 7's yardstick, a plain
+2-layer bidirectional LSTM outside the product (:class:`PlainBiLSTM`; no variants).
 
 Variants (``--variant``): ``default`` (``TrainConfig.default``), ``quick``, ``paper`` (the paper's
 preset), ``no_<choice>`` = the default recipe without one of its choices, ``add_<choice>`` = the
@@ -49,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 REAL_CUBE = ROOT.parent / "shared" / "data" / "worldcereal_belgium_2021" / "worldcereal_preprocessed_inputs.nc"
 DEFAULT_OUT = ROOT / "docs" / "recipe-study.jsonl"
-#: The four 50 x 50 quadrants of the shared cube: small real cubes of their own (other fields, other places).
+#: The four 50 x 50 quadrants of the shared cube: small real cubes of their own (other fields of one landscape).
 QUADRANTS = ("real_q0", "real_q1", "real_q2", "real_q3")
 CUBES = ("real", "real_rp", "real_rp_blocked", "real_n1000", "real_n3000", "real_every2", "real_sparse50", *QUADRANTS,
          "demo50", "demo70")
@@ -76,8 +79,8 @@ VARIANTS: dict[str, dict] = {
 
 
 def cube_protocol(name: str) -> str:
-    """The sample protocol of a study cube: ``real_rp`` follows the real-cloud protocol (the CLI's default on a
-    ``--data`` cube); every other cube the paper's complete-pixel protocol, the split every row before the
+    """The sample protocol of a study cube: ``real_rp``, ``real_rp_blocked`` and the quadrants follow the real-cloud
+    protocol (the CLI's default on a ``--data`` cube); every other cube the paper's complete-pixel protocol, the split every row before the
     real-cloud protocol existed was measured on (on the shared cube: 5,499 / 1,500 / 2,999 pixels)."""
     return "real" if name in ("real_rp", "real_rp_blocked", *QUADRANTS) else "paper"
 
