@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -176,6 +176,13 @@ def by_model(stored: xr.Dataset, prefix: str) -> dict[str, str]:
     return {str(stored[v].attrs.get("model")): v for v in stored.data_vars if v.startswith(prefix)}
 
 
+def wanted_models(names: Sequence[str] | None, *stored: Mapping[str, str]) -> list[str] | None:
+    """``names`` (default: every model of the first of ``stored``, the :func:`by_model` maps a caller needs), or
+    None when one of those maps lacks one of them (the file is incomplete for this request)."""
+    wanted = list(stored[0]) if names is None else list(names)
+    return None if any(n not in m for m in stored for n in wanted) else wanted
+
+
 def load_demo_predictions(scenario: str, ds: xr.Dataset, *, names: Sequence[str] | None = None,
                           models_dir: Path | None = None, directory: Path | None = None) -> dict[str, xr.Dataset] | None:
     """The stored whole-scene predictions of the shipped models on the demo cube ``ds``, or None when stale.
@@ -192,8 +199,8 @@ def load_demo_predictions(scenario: str, ds: xr.Dataset, *, names: Sequence[str]
     if stored is None:
         return None
     by_name, std_of = by_model(stored, "pred_"), by_model(stored, "std_")
-    wanted = list(by_name) if names is None else list(names)
-    if any(n not in by_name for n in wanted):
+    wanted = wanted_models(names, by_name)
+    if wanted is None:
         return None
     observed = np.where(np.asarray(ds["cloud"].values), np.float32(np.nan), np.asarray(ds["ndvi"].values,
                                                                                         dtype=np.float32))
@@ -207,4 +214,4 @@ def load_demo_predictions(scenario: str, ds: xr.Dataset, *, names: Sequence[str]
 
 
 __all__ = ["FORMAT_VERSION", "PREDICTIONS_DIR", "STEP", "build_demo_predictions", "by_model", "cube_digest",
-           "demo_predictions_path", "load_demo_predictions", "read_signed", "signature"]
+           "demo_predictions_path", "load_demo_predictions", "read_signed", "signature", "wanted_models"]

@@ -104,15 +104,15 @@ def load_demo_scores(scenario: str, exp, *, names: Sequence[str] | None = None, 
     all stored); None when the file is missing, unreadable, made from other checkpoints, another cube, split
     or test set, or lacks one of ``names``.
     """
-    from mcnnseq.demo_predictions import by_model, read_signed
+    from mcnnseq.demo_predictions import by_model, read_signed, wanted_models
 
     stored = read_signed(lambda: demo_scores_path(scenario, directory=directory),
                          lambda: scores_signature(scenario, exp, models_dir=models_dir))
     if stored is None:
         return None
     held, gap = by_model(stored, "held_out_"), by_model(stored, "gap_")
-    wanted = list(held) if names is None else list(names)
-    if any(n not in held or n not in gap for n in wanted):
+    wanted = wanted_models(names, held, gap)
+    if wanted is None:
         return None
     obs = exp.test_observed()
     gaps = make_gaps(obs, k_values=GAP_LENGTHS, seed=exp.split.seed)

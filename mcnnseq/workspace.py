@@ -526,6 +526,40 @@ def _relabel(ds: xr.Dataset, stored_name: str, name: str) -> xr.Dataset:
     return out
 
 
+def _served_by_kind(key_of: Callable[..., Any], read: Callable[..., Mapping[str, Any] | None]) -> Callable:
+    """``serve(cube, run, *args)``: the entry ``run.kind`` of ``read(cube, *args)`` for a shipped run on the scene
+    the shipped models were trained on (None for any other run, or when ``read`` gave None). ``read`` runs once
+    per ``key_of(cube, *args)``; concurrent callers of one key wait for its result."""
+    import threading
+
+    lock = threading.Lock()
+    loaded: dict[Any, Mapping[str, Any] | None] = {}
+
+    def serve(cube: Cube, run: Run, *args):
+        if run.origin != "shipped" or cube.demo is None or not cube.demo.has_shipped_models:
+            return None
+        key = key_of(cube, *args)
+        with lock:
+            if key not in loaded:
+                loaded[key] = read(cube, *args)
+            stored = loaded[key]
+        return None if stored is None else stored.get(run.kind)
+
+    return serve
+
+
+def _load_demo_predictions(scenario: str, ds: xr.Dataset):
+    from mcnnseq.demo_predictions import load_demo_predictions   # (imported when first needed, not at start-up)
+
+    return load_demo_predictions(scenario, ds)
+
+
+def _load_demo_scores(scenario: str, exp):
+    from mcnnseq.demo_scores import load_demo_scores
+
+    return load_demo_scores(scenario, exp)
+
+
 def shipped_precomputed(load: Callable[[str, xr.Dataset], Mapping[str, xr.Dataset] | None] | None = None
                         ) -> PrecomputedPredictions:
     """A ``precomputed(cube, run)`` (see the module docstring) serving the shipped demo models' whole-scene
@@ -536,28 +570,8 @@ def shipped_precomputed(load: Callable[[str, xr.Dataset], Mapping[str, xr.Datase
     of origin "shipped" on the scene the shipped models were trained on are served, by model kind.
     ``load(scenario, ds)`` replaces the loader (tests).
     """
-    import threading
-
-    lock = threading.Lock()
-    loaded: dict[str, Mapping[str, xr.Dataset] | None] = {}
-
-    def default_load(scenario: str, ds: xr.Dataset):
-        from mcnnseq.demo_predictions import load_demo_predictions
-
-        return load_demo_predictions(scenario, ds)
-
-    loader = load or default_load
-
-    def precomputed(cube: Cube, run: Run) -> xr.Dataset | None:
-        if run.origin != "shipped" or cube.demo is None or not cube.demo.has_shipped_models:
-            return None
-        with lock:  # one reader per cube; the others wait for its result
-            if cube.key not in loaded:
-                loaded[cube.key] = loader(cube.demo.scenario, cube.ds)
-            scenes = loaded[cube.key]
-        return None if scenes is None else scenes.get(run.kind)
-
-    return precomputed
+    load = load or _load_demo_predictions
+    return _served_by_kind(lambda cube: cube.key, lambda cube: load(cube.demo.scenario, cube.ds))
 
 
 def shipped_scores(load: Callable[[str, Any], Mapping[str, tuple[np.ndarray, np.ndarray]] | None] | None = None
@@ -570,29 +584,10 @@ def shipped_scores(load: Callable[[str, Any], Mapping[str, tuple[np.ndarray, np.
     experiment)`` replaces the loader (tests).
     """
     import json
-    import threading
 
-    lock = threading.Lock()
-    loaded: dict[tuple[str, str], Mapping[str, tuple[np.ndarray, np.ndarray]] | None] = {}
-
-    def default_load(scenario: str, exp):
-        from mcnnseq.demo_scores import load_demo_scores
-
-        return load_demo_scores(scenario, exp)
-
-    loader = load or default_load
-
-    def precomputed(cube: Cube, run: Run, exp) -> tuple[np.ndarray, np.ndarray] | None:
-        if run.origin != "shipped" or cube.demo is None or not cube.demo.has_shipped_models:
-            return None
-        key = (cube.key, json.dumps(exp.signature(), sort_keys=True, default=str))
-        with lock:
-            if key not in loaded:
-                loaded[key] = loader(cube.demo.scenario, exp)
-            scores = loaded[key]
-        return None if scores is None else scores.get(run.kind)
-
-    return precomputed
+    load = load or _load_demo_scores
+    return _served_by_kind(lambda cube, exp: (cube.key, json.dumps(exp.signature(), sort_keys=True, default=str)),
+                           lambda cube, exp: load(cube.demo.scenario, exp))
 
 
 def _default_simulate(spec: DemoSpec) -> xr.Dataset:
